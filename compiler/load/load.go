@@ -1,0 +1,151 @@
+// Package load reads a CUE package from a file system, supplies the embedded
+// schema, and returns the spec value unified with #Spec. It reads files only
+// through an fs.FS, so a package read from a Git revision loads exactly like
+// one on disk.
+package load
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+	"cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/load"
+
+	"github.com/slipway-ml/slipway/compiler/diag"
+	"github.com/slipway-ml/slipway/schema"
+)
+
+// Options says what to load.
+type Options struct {
+	// FS holds the files. Required.
+	FS fs.FS
+	// Dir is the package directory inside FS ("." for its root).
+	Dir string
+	// Root is the absolute path that FS's root stands for in positions and
+	// error messages, e.g. the absolute path of the directory on disk, or
+	// "/git/<rev>" for a Git revision. Default: "/".
+	Root string
+	// Tags are CUE build tags injected with @tag(), as "name=value".
+	Tags []string
+}
+
+// Package is a loaded CUE package.
+type Package struct {
+	// Ctx is the context the values belong to; one per load. Values from two
+	// contexts must never meet.
+	Ctx *cue.Context
+	// Value is the user's package unified with #Spec.
+	Value cue.Value
+	// Schema is the compiled schema package.
+	Schema cue.Value
+	// Files are the absolute names of the user's CUE files, sorted.
+	Files []string
+	// Dir is the absolute name of the package directory.
+	Dir string
+	// Positions indexes where the user wrote each field.
+	Positions Positions
+}
+
+// IsUserFile reports whether name is one of the user's files.
+func (p *Package) IsUserFile(name string) bool {
+	_, found := slices.BinarySearch(p.Files, name)
+	return found
+}
+
+// schemaFile is the name the schema appears under in positions.
+const schemaFile = "$slipway/schema/" + schema.Filename
+
+// Load reads the package in opts.Dir and unifies it with #Spec. Errors are
+// returned as diagnostics with positions in the user's files where CUE
+// reports one.
+func Load(opts Options) (*Package, diag.Diagnostics) {
+	var ds diag.Diagnostics
+	root := opts.Root
+	if root == "" {
+		root = "/"
+	}
+	dir := path.Clean(opts.Dir)
+	absDir := filepath.Join(root, filepath.FromSlash(dir))
+
+	overlay := map[string]load.Source{}
+	entries, err := fs.ReadDir(opts.FS, dir)
+	if err != nil {
+		ds.Errorf(diag.Pos{File: absDir}, "", "load", "cannot read the pipeline directory: %v", unwrapPath(err))
+		return nil, ds
+	}
+	var files []string
+	positions := Positions{}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".cue") || strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") {
+			continue
+		}
+		data, err := fs.ReadFile(opts.FS, path.Join(dir, e.Name()))
+		if err != nil {
+			ds.Errorf(diag.Pos{File: filepath.Join(absDir, e.Name())}, "", "load", "cannot read file: %v", unwrapPath(err))
+			continue
+		}
+		abs := filepath.Join(absDir, e.Name())
+		overlay[abs] = load.FromBytes(data)
+		files = append(files, abs)
+		if f := parseForPositions(abs, data); f != nil {
+			positions.indexFile(f)
+		}
+	}
+	if ds.HasErrors() {
+		return nil, ds
+	}
+	if len(files) == 0 {
+		ds.Errorf(diag.Pos{File: absDir}, "", "load", "no .cue files in the pipeline directory (run `slipway init` to create one)")
+		return nil, ds
+	}
+	sort(files)
+
+	ctx := cuecontext.New()
+	schemaVal := ctx.CompileString(schema.Source(), cue.Filename(schemaFile))
+	if err := schemaVal.Err(); err != nil {
+		// The schema is embedded and tested; failing here is a bug.
+		panic(fmt.Sprintf("embedded schema does not compile: %v", err))
+	}
+
+	cfg := &load.Config{
+		Dir:     absDir,
+		Overlay: overlay,
+		Tags:    opts.Tags,
+		// The package stands alone: no module, no registry, no network.
+		Registry: nil,
+	}
+	insts := load.Instances(files, cfg)
+	pkg := &Package{Ctx: ctx, Schema: schemaVal, Files: files, Dir: absDir, Positions: positions}
+	if len(insts) != 1 {
+		ds.Errorf(diag.Pos{File: absDir}, "", "load", "expected one CUE package, found %d", len(insts))
+		return nil, ds
+	}
+	inst := insts[0]
+	if inst.Err != nil {
+		ds = append(ds, FromCUE(pkg, errors.Errors(inst.Err))...)
+		return nil, ds
+	}
+	v := ctx.BuildInstance(inst)
+	if err := v.Err(); err != nil {
+		ds = append(ds, FromCUE(pkg, errors.Errors(err))...)
+		return nil, ds
+	}
+	pkg.Value = schemaVal.LookupPath(cue.ParsePath("#Spec")).Unify(v)
+	return pkg, ds
+}
+
+func sort(s []string) { slices.Sort(s) }
+
+// unwrapPath drops the *fs.PathError wrapper, whose path the position names.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

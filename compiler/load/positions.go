@@ -1,0 +1,158 @@
+package load
+
+import (
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+
+	"github.com/slipway-ml/slipway/compiler/diag"
+)
+
+// Positions maps CUE paths ("pipelines.churn.training.model") to where the
+// user wrote them: the position of the field's label in the user's files.
+// It lets the compiler point at the user's text for values whose own position
+// lies in the schema (a default, a missing field's parent).
+type Positions map[string]diag.Pos
+
+// indexFile records the label positions of every field in a parsed file.
+func (p Positions) indexFile(f *ast.File) {
+	p.indexDecls(nil, f.Decls)
+}
+
+func (p Positions) indexDecls(prefix []string, decls []ast.Decl) {
+	for _, d := range decls {
+		switch d := d.(type) {
+		case *ast.Field:
+			label, ok := labelName(d.Label)
+			if !ok {
+				continue
+			}
+			path := append(append([]string(nil), prefix...), label)
+			key := JoinPath(path)
+			if _, seen := p[key]; !seen {
+				p[key] = toPos(d.Label.Pos())
+			}
+			p.indexExpr(path, d.Value)
+		case *ast.EmbedDecl:
+			p.indexExpr(prefix, d.Expr)
+		}
+	}
+}
+
+func (p Positions) indexExpr(path []string, x ast.Expr) {
+	switch x := x.(type) {
+	case *ast.StructLit:
+		p.indexDecls(path, x.Elts)
+	case *ast.ListLit:
+		for i, e := range x.Elts {
+			ep := append(append([]string(nil), path...), strconv.Itoa(i))
+			key := JoinPath(ep)
+			if _, seen := p[key]; !seen {
+				p[key] = toPos(e.Pos())
+			}
+			p.indexExpr(ep, e)
+		}
+	case *ast.BinaryExpr:
+		if x.Op == token.AND {
+			p.indexExpr(path, x.X)
+			p.indexExpr(path, x.Y)
+		}
+	case *ast.ParenExpr:
+		p.indexExpr(path, x.X)
+	}
+}
+
+// Lookup returns the position of path, or of its nearest ancestor the user
+// wrote, and whether the path itself was found.
+func (p Positions) Lookup(path []string) (diag.Pos, bool) {
+	for n := len(path); n > 0; n-- {
+		if pos, ok := p[JoinPath(path[:n])]; ok {
+			return pos, n == len(path)
+		}
+	}
+	return diag.Pos{}, false
+}
+
+func labelName(l ast.Label) (string, bool) {
+	switch l := l.(type) {
+	case *ast.Ident:
+		if strings.HasPrefix(l.Name, "#") || strings.HasPrefix(l.Name, "_") {
+			return "", false
+		}
+		return l.Name, true
+	case *ast.BasicLit:
+		if l.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(l.Value)
+		if err != nil {
+			return "", false
+		}
+		return s, true
+	}
+	return "", false
+}
+
+func toPos(p token.Pos) diag.Pos {
+	if !p.IsValid() {
+		return diag.Pos{}
+	}
+	return diag.Pos{File: p.Filename(), Line: p.Line(), Column: p.Column()}
+}
+
+// JoinPath formats a path the way CUE writes it: labels joined by dots,
+// quoted where a label is not an identifier.
+func JoinPath(path []string) string {
+	var b strings.Builder
+	for i, l := range path {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		if isIdent(l) || isIndex(l) {
+			b.WriteString(l)
+		} else {
+			b.WriteString(strconv.Quote(l))
+		}
+	}
+	return b.String()
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || r == '$' || r == '#' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
+		case i > 0 && r >= '0' && r <= '9':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isIndex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseForPositions parses a file only to index its positions; parse errors
+// are reported by the loader itself.
+func parseForPositions(name string, src []byte) *ast.File {
+	f, err := parser.ParseFile(name, src, parser.ParseComments)
+	if err != nil {
+		return nil
+	}
+	return f
+}
