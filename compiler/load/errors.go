@@ -10,6 +10,7 @@ import (
 	"cuelang.org/go/cue/errors"
 
 	"github.com/slipway-ml/slipway/compiler/diag"
+	"github.com/slipway-ml/slipway/compiler/internal/suggest"
 )
 
 // RuleSchema is the rule name of diagnostics found by the schema.
@@ -112,7 +113,7 @@ func fromItems(pkg *Package, items []item) diag.Diagnostics {
 		ds = append(ds, diag.Diagnostic{
 			Severity: diag.Error,
 			Pos:      pkg.position(g),
-			Path:     JoinPath(g.path),
+			Path:     diag.JoinPath(g.path),
 			Rule:     RuleSchema,
 			Message:  pkg.message(g),
 		})
@@ -277,7 +278,7 @@ func conflictMessage(pairs [][2]string) string {
 	}
 	slices.Sort(allowed)
 	msg := fmt.Sprintf("%s is not allowed: must be one of %s", found, strings.Join(allowed, ", "))
-	if s := suggest(strings.Trim(found, `"`), mapSlice(allowed, func(s string) string { return strings.Trim(s, `"`) })); s != "" {
+	if s := suggest.Nearest(strings.Trim(found, `"`), mapSlice(allowed, func(s string) string { return strings.Trim(s, `"`) })); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return msg
@@ -307,7 +308,7 @@ func (p *Package) unknownField(path []string) string {
 	}
 	candidates := slices.DeleteFunc(p.allowedFields(parent), func(s string) bool { return s == label })
 	msg := fmt.Sprintf("unknown field %q", label)
-	if s := suggest(label, candidates); s != "" {
+	if s := suggest.Nearest(label, candidates); s != "" {
 		return msg + fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	if len(candidates) > 0 && len(candidates) <= 12 {
@@ -322,7 +323,7 @@ func (p *Package) allowedFields(path []string) []string {
 	sels := make([]cue.Selector, len(path))
 	for i, l := range path {
 		sels[i] = cue.Str(l)
-		if isIndex(l) {
+		if diag.IsIndex(l) {
 			var n int
 			fmt.Sscan(l, &n)
 			sels[i] = cue.Index(n)

@@ -5,6 +5,7 @@
 package load
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"path"
@@ -16,6 +17,9 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
+	"cuelang.org/go/mod/modconfig"
+	"cuelang.org/go/mod/modfile"
+	"cuelang.org/go/mod/module"
 
 	"github.com/slipway-ml/slipway/compiler/diag"
 	"github.com/slipway-ml/slipway/schema"
@@ -117,8 +121,10 @@ func Load(opts Options) (*Package, diag.Diagnostics) {
 		Dir:     absDir,
 		Overlay: overlay,
 		Tags:    opts.Tags,
-		// The package stands alone: no module, no registry, no network.
-		Registry: nil,
+		// The package stands alone: no module found by walking up the real
+		// file system, no registry, no network.
+		ModuleRoot: absDir,
+		Registry:   offline{},
 	}
 	insts := load.Instances(files, cfg)
 	pkg := &Package{Ctx: ctx, Schema: schemaVal, Files: files, Dir: absDir, Positions: positions}
@@ -148,4 +154,26 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// offline is a CUE module registry that refuses every request: loading
+// never touches the network.
+type offline struct{}
+
+// Offline is a registry that refuses every request, for loaders that must
+// never reach the network.
+var Offline modconfig.Registry = offline{}
+
+var errOffline = fmt.Errorf("CUE module dependencies are not supported: a pipeline package stands alone (Slipway loads without network access)")
+
+func (offline) ModFile(context.Context, module.Version) (*modfile.File, error) {
+	return nil, errOffline
+}
+
+func (offline) Fetch(context.Context, module.Version) (module.SourceLoc, error) {
+	return module.SourceLoc{}, errOffline
+}
+
+func (offline) ModuleVersions(context.Context, string) ([]string, error) {
+	return nil, errOffline
 }

@@ -31,7 +31,7 @@ func (p Positions) indexDecls(prefix []string, decls []ast.Decl) {
 				continue
 			}
 			path := append(append([]string(nil), prefix...), label)
-			key := JoinPath(path)
+			key := diag.JoinPath(path)
 			if _, seen := p[key]; !seen {
 				p[key] = toPos(d.Label.Pos())
 			}
@@ -49,7 +49,7 @@ func (p Positions) indexExpr(path []string, x ast.Expr) {
 	case *ast.ListLit:
 		for i, e := range x.Elts {
 			ep := append(append([]string(nil), path...), strconv.Itoa(i))
-			key := JoinPath(ep)
+			key := diag.JoinPath(ep)
 			if _, seen := p[key]; !seen {
 				p[key] = toPos(e.Pos())
 			}
@@ -69,7 +69,7 @@ func (p Positions) indexExpr(path []string, x ast.Expr) {
 // wrote, and whether the path itself was found.
 func (p Positions) Lookup(path []string) (diag.Pos, bool) {
 	for n := len(path); n > 0; n-- {
-		if pos, ok := p[JoinPath(path[:n])]; ok {
+		if pos, ok := p[diag.JoinPath(path[:n])]; ok {
 			return pos, n == len(path)
 		}
 	}
@@ -101,50 +101,6 @@ func toPos(p token.Pos) diag.Pos {
 		return diag.Pos{}
 	}
 	return diag.Pos{File: p.Filename(), Line: p.Line(), Column: p.Column()}
-}
-
-// JoinPath formats a path the way CUE writes it: labels joined by dots,
-// quoted where a label is not an identifier.
-func JoinPath(path []string) string {
-	var b strings.Builder
-	for i, l := range path {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		if isIdent(l) || isIndex(l) {
-			b.WriteString(l)
-		} else {
-			b.WriteString(strconv.Quote(l))
-		}
-	}
-	return b.String()
-}
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_' || r == '$' || r == '#' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
-		case i > 0 && r >= '0' && r <= '9':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func isIndex(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // parseForPositions parses a file only to index its positions; parse errors

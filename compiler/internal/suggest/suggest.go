@@ -1,8 +1,9 @@
-package load
+// Package suggest finds the nearest valid name to a misspelt one.
+package suggest
 
-// suggest returns the candidate nearest to s by edit distance, when it is
+// Nearest returns the candidate nearest to s by edit distance, when it is
 // close enough to be a likely typo, else "".
-func suggest(s string, candidates []string) string {
+func Nearest(s string, candidates []string) string {
 	best, bestD := "", len(s)/3+2
 	for _, c := range candidates {
 		if d := distance(s, c); d < bestD || (d == bestD && best != "" && c < best) {

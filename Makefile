@@ -1,0 +1,50 @@
+# Slipway. Run `make help` for the targets.
+
+GO        ?= go
+BIN       := bin/slipway
+PKGS      := ./...
+GOFLAGS   ?=
+export GOFLAGS
+
+.PHONY: help build test demo bench fmt lint golden fuzz clean
+
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build the CLI to bin/slipway
+	$(GO) build -o $(BIN) ./cmd/slipway
+
+test: ## run every test (vet, gofmt check, unit, golden, CLI scripts, short fuzz seeds)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+
+demo: build ## validate, graph and compile examples/churn (the end-to-end demo)
+	$(BIN) validate examples/churn
+	$(BIN) graph examples/churn --format mermaid
+	$(BIN) compile examples/churn --target all --out build/churn
+	@echo "demo: compiled examples/churn into build/churn"
+
+bench: ## benchmarks: validate+compile of the examples and 200 generated pipelines, against cue export
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./compiler/ | tee bench/out.txt
+	bash bench/cue-export.sh
+
+fmt: ## format the Go code
+	gofmt -w $$(git ls-files '*.go')
+
+lint: ## go vet and gofmt check
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+golden: ## rewrite the golden files from the current compiler output
+	$(GO) test -count=1 ./compiler/ ./backends/... -run Golden -update
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $${FUZZTIME:-30s} ./compiler/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s} ./compiler/lock/
+	$(GO) test -run '^$$' -fuzz FuzzParseCron -fuzztime $${FUZZTIME:-30s} ./compiler/check/
+	$(GO) test -run '^$$' -fuzz FuzzParseSource -fuzztime $${FUZZTIME:-30s} ./compiler/check/
+
+clean: ## remove build outputs
+	rm -rf bin build
