@@ -5,13 +5,12 @@
 package backends
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/slipway-ml/slipway/compiler/canonical"
 	"github.com/slipway-ml/slipway/compiler/ir"
 )
 
@@ -32,28 +31,9 @@ type Backend interface {
 	Render(prog *ir.Program) ([]File, error)
 }
 
-// CanonicalJSON encodes v as JSON with object keys sorted, two-space
-// indentation and a trailing newline, so equal values give equal bytes.
-func CanonicalJSON(v any) ([]byte, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	var generic any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&generic); err != nil {
-		return nil, fmt.Errorf("re-decode: %w", err)
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(generic); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	return buf.Bytes(), nil
-}
+// CanonicalJSON encodes v as canonical JSON (sorted keys, two-space
+// indentation, trailing newline).
+func CanonicalJSON(v any) ([]byte, error) { return canonical.JSON(v) }
 
 // SortFiles sorts files by path and rejects duplicate or unsafe paths.
 func SortFiles(files []File) ([]File, error) {

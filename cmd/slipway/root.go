@@ -65,7 +65,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		code = exitUsage
 	}
 	if a.json {
-		_ = json.NewEncoder(stdout).Encode(map[string]any{"error": err.Error(), "exitCode": code})
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(map[string]any{"error": err.Error(), "exitCode": code})
 	} else {
 		fmt.Fprintf(stderr, "slipway: %v\n", err)
 		if code == exitUsage {

@@ -116,7 +116,7 @@ func Parse(data []byte) (*Lock, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			line, col = lineCol(data, se.Offset)
+			line, col = lineCol(data, max(se.Offset-1, 0))
 		case errors.As(err, &te):
 			line, col = lineCol(data, te.Offset)
 		}
