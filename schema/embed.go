@@ -41,3 +41,14 @@ func Source() string {
 
 // Filename is the name under which the schema appears in error positions.
 const Filename = "slipway.cue"
+
+// ForPackage returns the schema as a file of the CUE package pkg, with the
+// package's pipelines constrained by #Spec. Saved beside a spec (for example
+// as slipway_schema.cue), it lets `cue vet`, `cue eval` and editors check
+// the spec with the same definitions Slipway uses; Slipway itself loads the
+// embedded schema and ignores nothing the file adds.
+func ForPackage(pkg string) string {
+	src := Source()
+	src = strings.Replace(src, "package schema\n", "package "+pkg+"\n", 1)
+	return src + "\n// pipelines of this package must satisfy #Spec.\npipelines: #Spec.pipelines\n"
+}
