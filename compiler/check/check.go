@@ -7,7 +7,10 @@ package check
 import (
 	"fmt"
 	"maps"
+	"math"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +64,13 @@ func (c *checker) warnf(p cuePath, rule, format string, args ...any) {
 	c.ds.Warnf(pos, diag.JoinPath(p), rule, format, args...)
 }
 
+// written reports whether the user wrote p, rather than leaving it to its
+// default.
+func (c *checker) written(p cuePath) bool {
+	_, found := c.loc.Lookup(p)
+	return found
+}
+
 // classification and regression metrics, by the task they fit.
 var (
 	binaryMetrics     = set("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss")
@@ -71,6 +81,9 @@ var (
 
 func (c *checker) pipeline(p *spec.Pipeline) {
 	base := cuePath{"pipelines", p.Name}
+	for _, k := range sortedKeys(p.Labels) {
+		c.label(base.with("labels", k), k, p.Labels[k])
+	}
 	for _, name := range sortedKeys(p.Datasets) {
 		c.dataset(base.with("datasets", name), p.Datasets[name])
 	}
@@ -93,6 +106,50 @@ func (c *checker) pipeline(p *spec.Pipeline) {
 		sp := base.with("steps", name)
 		c.resources(sp.with("resources"), st.Resources)
 		c.duration(sp.with("timeout"), st.Timeout)
+		c.container(sp, st.Container)
+	}
+}
+
+// labelNameRE and labelValueRE are the forms of a Kubernetes label's name
+// (after any "prefix/") and value.
+var (
+	labelNameRE   = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+	labelPrefixRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	labelValueRE  = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
+)
+
+// label checks a pipeline label, which is copied onto Kubernetes objects.
+func (c *checker) label(p cuePath, key, value string) {
+	name := key
+	if prefix, rest, ok := strings.Cut(key, "/"); ok {
+		if len(prefix) > 253 || !labelPrefixRE.MatchString(prefix) {
+			c.errorf(p, RuleValue, "label key %q: the prefix before / must be a DNS name such as \"example.com\"", key)
+			return
+		}
+		name = rest
+	}
+	if !labelNameRE.MatchString(name) {
+		c.errorf(p, RuleValue, "label key %q is not a Kubernetes label name: at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit", key)
+	}
+	if !labelValueRE.MatchString(value) {
+		c.errorf(p, RuleValue, "label value %q is not a Kubernetes label value: at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit", value)
+	}
+}
+
+// envNameRE is the form of an environment variable name.
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// container checks the environment variables a container step sets.
+func (c *checker) container(p cuePath, ct spec.Container) {
+	for _, field := range []struct {
+		name string
+		m    map[string]string
+	}{{"env", ct.Env}, {"secrets", ct.Secrets}} {
+		for _, k := range sortedKeys(field.m) {
+			if !envNameRE.MatchString(k) {
+				c.errorf(p.with(field.name, k), RuleValue, "%q is not an environment variable name: use letters, digits and _, not starting with a digit", k)
+			}
+		}
 	}
 }
 
@@ -176,8 +233,8 @@ func (c *checker) features(p cuePath, pl *spec.Pipeline) *spec.Dataset {
 		if label.PII {
 			c.errorf(p.with("label"), RuleReference, "label %q is marked pii", f.Label)
 		}
-		if f.Positive != "" && label.Type == "category" && !slices.Contains(label.Values, f.Positive) {
-			c.errorf(p.with("positive"), RuleReference, "positive class %q is not a value of %q (values: %s)", f.Positive, f.Label, strings.Join(label.Values, ", "))
+		if f.Positive != "" {
+			c.positive(p.with("positive"), pl.Training.Task, label, f.Positive)
 		}
 	}
 	for i, col := range f.Drop {
@@ -212,6 +269,32 @@ func (c *checker) features(p cuePath, pl *spec.Pipeline) *spec.Dataset {
 	return d
 }
 
+// positive checks that the positive class is a value the label can take.
+func (c *checker) positive(p cuePath, task string, label *spec.Column, pos string) {
+	if task != "binary" {
+		c.errorf(p, RuleReference, "positive names the positive class of a binary task; this pipeline's task is %s", task)
+		return
+	}
+	switch label.Type {
+	case "category":
+		if !slices.Contains(label.Values, pos) {
+			c.errorf(p, RuleReference, "positive class %q is not a value of %q (values: %s)", pos, label.Name, strings.Join(label.Values, ", "))
+		}
+	case "bool":
+		if pos != "true" && pos != "false" {
+			c.errorf(p, RuleReference, "positive class %q: label %q is bool, so the positive class is \"true\" or \"false\"", pos, label.Name)
+		}
+	case "int":
+		n, err := strconv.ParseInt(pos, 10, 64)
+		switch {
+		case err != nil:
+			c.errorf(p, RuleReference, "positive class %q: label %q is int, so the positive class is an integer such as \"1\"", pos, label.Name)
+		case label.Min != nil && float64(n) < *label.Min, label.Max != nil && float64(n) > *label.Max:
+			c.errorf(p, RuleReference, "positive class %d lies outside the declared range of label %q", n, label.Name)
+		}
+	}
+}
+
 // transformTypes are the column types each transform applies to.
 var transformTypes = map[string]map[string]bool{
 	"impute":      set("int", "float", "bool", "string", "category", "timestamp"),
@@ -239,8 +322,11 @@ func (c *checker) transform(p cuePath, col *spec.Column, t spec.Transform) {
 			c.errorf(p.with("min"), RuleValue, "clip min %v must be less than max %v", *t.Min, *t.Max)
 		}
 	case "bucketize":
-		if !slices.IsSorted(t.Boundaries) || firstDuplicateF(t.Boundaries) {
-			c.errorf(p.with("boundaries"), RuleValue, "boundaries must be strictly increasing")
+		for i := 1; i < len(t.Boundaries); i++ {
+			if t.Boundaries[i] <= t.Boundaries[i-1] {
+				c.errorf(p.with("boundaries"), RuleValue, "boundaries must be strictly increasing: %v follows %v", t.Boundaries[i], t.Boundaries[i-1])
+				break
+			}
 		}
 	case "log1p":
 		if col.Min == nil || *col.Min <= -1 {
@@ -261,6 +347,9 @@ func (c *checker) training(p cuePath, pl *spec.Pipeline, ds *spec.Dataset) {
 	}
 	if t.Resources.GPU != nil && t.Device == "cpu" {
 		c.warnf(p.with("resources", "gpu"), RuleReference, "GPUs are requested but device is \"cpu\"")
+	}
+	if t.Custom != nil {
+		c.container(p.with("custom"), *t.Custom)
 	}
 	if t.Model == "custom" && t.Device != "auto" {
 		c.warnf(p.with("device"), RuleReference, "device is ignored for a custom training step")
@@ -290,11 +379,15 @@ func (c *checker) training(p cuePath, pl *spec.Pipeline, ds *spec.Dataset) {
 	}
 	switch t.Task {
 	case "binary":
+		task := "binary task"
+		if !c.written(p.with("task")) {
+			task = "binary task (the default)"
+		}
 		switch {
 		case label.Type == "category" && len(label.Values) != 2:
-			c.errorf(p.with("task"), RuleReference, "binary task: label %q has %d categories, want 2", label.Name, len(label.Values))
+			c.errorf(p.with("task"), RuleReference, "%s: label %q has %d categories, want 2", task, label.Name, len(label.Values))
 		case label.Type == "float" || label.Type == "timestamp":
-			c.errorf(p.with("task"), RuleReference, "binary task: label %q is %s; use task \"regression\" or a two-valued label", label.Name, label.Type)
+			c.errorf(p.with("task"), RuleReference, "%s: label %q is %s; use task \"regression\" or a two-valued label", task, label.Name, label.Type)
 		}
 	case "regression":
 		if !numericTypes[label.Type] {
@@ -327,8 +420,51 @@ func (c *checker) gate(p cuePath, pl *spec.Pipeline, g *spec.Gate, ds *spec.Data
 	if g.Split == "validation" && pl.Training.Split.Validation == 0 {
 		c.errorf(p.with("split"), RuleReference, "gate on the validation split, but split.validation is 0")
 	}
+	c.metricRange(p, g)
 	if g.Group != "" && ds != nil {
-		c.column(p.with("group"), ds, g.Group)
+		switch {
+		case g.Group == pl.Features.Label:
+			c.errorf(p.with("group"), RuleReference, "group %q is the label; a fairness metric compares the groups of another column", g.Group)
+		case c.column(p.with("group"), ds, g.Group):
+			if t := ds.Columns[g.Group].Type; t == "float" || t == "timestamp" {
+				c.errorf(p.with("group"), RuleReference, "group %q is a %s column; groups come from a category, string, bool or int column", g.Group, t)
+			}
+		}
+	}
+}
+
+// metricRanges are the values each metric can take, where bounded.
+var metricRanges = map[string][2]float64{
+	"roc_auc": {0, 1}, "pr_auc": {0, 1}, "accuracy": {0, 1}, "precision": {0, 1}, "recall": {0, 1}, "f1": {0, 1},
+	"log_loss": {0, math.Inf(1)}, "rmse": {0, math.Inf(1)}, "mae": {0, math.Inf(1)}, "r2": {math.Inf(-1), 1},
+	"demographic_parity_difference": {-1, 1}, "equal_opportunity_difference": {-1, 1}, "disparate_impact": {0, math.Inf(1)},
+}
+
+// metricRange reports a gate bound that the metric can never meet, such as
+// roc_auc min: 75 written as a percentage.
+func (c *checker) metricRange(p cuePath, g *spec.Gate) {
+	r, ok := metricRanges[g.Metric]
+	if !ok {
+		return
+	}
+	between := fmt.Sprintf("lies between %v and %v", r[0], r[1])
+	switch {
+	case math.IsInf(r[1], 1):
+		between = fmt.Sprintf("is at least %v", r[0])
+	case math.IsInf(r[0], -1):
+		between = fmt.Sprintf("is at most %v", r[1])
+	}
+	hint := func(v float64) string {
+		if r[1] == 1 && v > 1 && v <= 100 {
+			return fmt.Sprintf(" (write %v for %v%%)", v/100, v)
+		}
+		return ""
+	}
+	if g.Min != nil && *g.Min > r[1] {
+		c.errorf(p.with("min"), RuleValue, "%s %s, so min %v can never be met%s", g.Metric, between, *g.Min, hint(*g.Min))
+	}
+	if g.Max != nil && *g.Max < r[0] {
+		c.errorf(p.with("max"), RuleValue, "%s %s, so max %v can never be met", g.Metric, between, *g.Max)
 	}
 }
 
@@ -419,7 +555,11 @@ func (c *checker) monitoring(p cuePath, pl *spec.Pipeline, ds *spec.Dataset) {
 			}
 		}
 		if r.OnDrift && m.Drift == nil {
-			c.errorf(p.with("retraining", "onDrift"), RuleReference, "retraining on drift needs monitoring.drift")
+			if c.written(p.with("retraining", "onDrift")) {
+				c.errorf(p.with("retraining", "onDrift"), RuleReference, "retraining on drift needs monitoring.drift")
+			} else {
+				c.errorf(p.with("retraining", "onDrift"), RuleReference, "retraining.onDrift is true by default, but monitoring.drift is not set: configure drift or set onDrift: false")
+			}
 		}
 	}
 }
@@ -432,7 +572,16 @@ func (c *checker) resources(p cuePath, r spec.Resources) {
 func (c *checker) quantity(p cuePath, s string) {
 	q, err := resource.ParseQuantity(s)
 	if err != nil {
-		c.errorf(p, RuleValue, "%q is not a resource quantity (examples: \"500m\", \"2\", \"4Gi\")", s)
+		hint := "examples: \"500m\", \"2\", \"4Gi\""
+		if t := strings.TrimSuffix(strings.TrimSuffix(s, "B"), "b"); t != s {
+			if _, err := resource.ParseQuantity(t); err == nil {
+				hint = fmt.Sprintf("write %q or %q: quantities have no B", t, t+"i")
+				if strings.HasSuffix(t, "i") {
+					hint = fmt.Sprintf("write %q: quantities have no B", t)
+				}
+			}
+		}
+		c.errorf(p, RuleValue, "%q is not a resource quantity (%s)", s, hint)
 		return
 	}
 	if q.Sign() <= 0 {
@@ -443,7 +592,15 @@ func (c *checker) quantity(p cuePath, s string) {
 func (c *checker) duration(p cuePath, s string) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		c.errorf(p, RuleValue, "%q is not a duration (examples: \"90s\", \"15m\", \"2h30m\")", s)
+		hint := "examples: \"90s\", \"15m\", \"2h30m\""
+		if n, err := strconv.ParseFloat(strings.TrimSuffix(s, "d"), 64); err == nil && n > 0 {
+			if strings.HasSuffix(s, "d") {
+				hint = fmt.Sprintf("there is no day unit: write \"%vh\"", n*24)
+			} else {
+				hint = fmt.Sprintf("a unit is missing: write \"%vs\" or \"%vm\"", n, n)
+			}
+		}
+		c.errorf(p, RuleValue, "%q is not a duration (%s)", s, hint)
 		return
 	}
 	if d <= 0 {
@@ -472,13 +629,4 @@ func firstDuplicate(xs []string) string {
 		seen[x] = true
 	}
 	return ""
-}
-
-func firstDuplicateF(xs []float64) bool {
-	for i := 1; i < len(xs); i++ {
-		if xs[i] == xs[i-1] {
-			return true
-		}
-	}
-	return false
 }

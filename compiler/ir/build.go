@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/compiler/diag"
+	"github.com/slipway-ml/slipway/compiler/internal/suggest"
 	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/compiler/spec"
 	"github.com/slipway-ml/slipway/compiler/version"
@@ -291,6 +292,9 @@ func championEnvironment(p *spec.Pipeline) string {
 }
 
 // link resolves each step's inputs to their producers and fills DependsOn.
+// Only a custom step's inputs are the user's words: a built-in step whose
+// input is missing (features naming an unknown dataset) has already been
+// reported by the checks, so it is skipped here.
 func (b *builder) link() {
 	for _, s := range b.steps {
 		deps := map[string]bool{}
@@ -298,7 +302,9 @@ func (b *builder) link() {
 		for i, name := range b.inputs[s] {
 			prod, ok := b.producer[name]
 			if !ok {
-				b.errorf(append(slices.Clone(b.origin[s]), "inputs", fmt.Sprint(i)), "%s", unknownArtifact(name, slices.Collect(maps.Keys(b.producer))))
+				if s.Kind == KindCustom {
+					b.errorf(append(slices.Clone(b.origin[s]), "inputs", fmt.Sprint(i)), "%s", b.unknownArtifact(name))
+				}
 				continue
 			}
 			if prod == s {
@@ -321,9 +327,22 @@ func (b *builder) link() {
 	}
 }
 
-func unknownArtifact(name string, known []string) string {
+// unknownArtifact words a custom step's input that no step writes, listing
+// the artifacts a custom step may read (not fetch's raw files, which are
+// unchecked) and the nearest one.
+func (b *builder) unknownArtifact(name string) string {
+	var known []string
+	for a := range b.producer {
+		if !strings.HasPrefix(a, "raw/") && !strings.HasPrefix(a, "release/") {
+			known = append(known, a)
+		}
+	}
 	slices.Sort(known)
-	return fmt.Sprintf("no step writes %q; known artifacts: %s", name, strings.Join(known, ", "))
+	msg := fmt.Sprintf("no step writes %q", name)
+	if s := suggest.Nearest(name, known); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return msg + "; a step may read: " + strings.Join(known, ", ")
 }
 
 // sort orders the steps topologically, breaking ties by the order they were
@@ -366,10 +385,21 @@ func (b *builder) sort() ([]*Step, bool) {
 	}
 	cycle := b.findCycle(index, indeg)
 	names := make([]string, len(cycle))
+	deploys := true
 	for i, s := range cycle {
 		names[i] = s.Name
+		if s.Kind == KindDeploy {
+			names[i] = s.Environment
+		} else {
+			deploys = false
+		}
 	}
-	b.errorf(b.origin[cycle[0]], "steps form a cycle: %s", strings.Join(append(names, names[0]), " → "))
+	loop := strings.Join(append(names, names[0]), " → ")
+	if deploys {
+		b.errorf(append(slices.Clone(b.origin[cycle[0]]), "promoteAfter"), "environments are promoted after each other in a loop: %s; one environment must come first", loop)
+	} else {
+		b.errorf(b.origin[cycle[0]], "steps form a cycle: %s", loop)
+	}
 	return nil, false
 }
 

@@ -17,9 +17,50 @@ import (
 // lies in the schema (a default, a missing field's parent).
 type Positions map[string]diag.Pos
 
-// indexFile records the label positions of every field in a parsed file.
+// Entries that are not CUE paths have keys starting with a NUL byte, which
+// no joined path does (JoinPath quotes a label holding one).
+const (
+	// packageKey+file is the position of the file's package name.
+	packageKey = "\x00package\x00"
+	// importKey+file+NUL+path is the position of an import of path.
+	importKey = "\x00import\x00"
+)
+
+// indexFile records the label positions of every field in a parsed file,
+// and where it names its package and its imports.
 func (p Positions) indexFile(f *ast.File) {
+	for _, d := range f.Decls {
+		if c, ok := d.(*ast.Package); ok && c.Name != nil {
+			p[packageKey+f.Filename] = toPos(c.Name.Pos())
+		}
+	}
+	for spec := range f.ImportSpecs() {
+		if spec.Path == nil {
+			continue
+		}
+		if path, err := strconv.Unquote(spec.Path.Value); err == nil {
+			p[importKey+f.Filename+"\x00"+path] = toPos(spec.Path.Pos())
+		}
+	}
 	p.indexDecls(nil, f.Decls)
+}
+
+// packageClause returns the position of the package name in file, if the
+// file has a package clause.
+func (p Positions) packageClause(file string) (diag.Pos, bool) {
+	pos, ok := p[packageKey+file]
+	return pos, ok
+}
+
+// importAt returns the import path the user wrote at pos.
+func (p Positions) importAt(pos diag.Pos) (string, bool) {
+	for k, v := range p {
+		if rest, ok := strings.CutPrefix(k, importKey); ok && v == pos {
+			_, path, _ := strings.Cut(rest, "\x00")
+			return path, true
+		}
+	}
+	return "", false
 }
 
 func (p Positions) indexDecls(prefix []string, decls []ast.Decl) {
