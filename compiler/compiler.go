@@ -38,6 +38,9 @@ type Options struct {
 	Policies []policy.Pack
 	// Lock overrides the lock read from Dir/slipway.lock when non-nil.
 	Lock *lock.Lock
+	// Path is the package directory relative to the repository root,
+	// slash-separated, as remote targets refer to it. Default: Dir.
+	Path string
 }
 
 // Result is a compiled package.
@@ -91,7 +94,11 @@ func Compile(ctx context.Context, opts Options) (*Result, diag.Diagnostics) {
 		lk, lds = lock.Read(opts.FS, opts.Dir, rootOf(opts.Root))
 		ds = append(ds, lds...)
 	}
-	prog, bds := ir.Build(s, &resolver{lock: lk, fsys: opts.FS, dir: opts.Dir, spec: s}, pkg.Positions)
+	p := opts.Path
+	if p == "" {
+		p = opts.Dir
+	}
+	prog, bds := ir.Build(s, path.Clean(p), &resolver{lock: lk, fsys: opts.FS, dir: opts.Dir, spec: s}, pkg.Positions)
 	ds = append(ds, bds...).Sort()
 	if ds.HasErrors() {
 		return nil, ds

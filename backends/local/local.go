@@ -35,6 +35,8 @@ type Plan struct {
 	SlipwayVersion string `json:"slipwayVersion"`
 	// Pipeline is the pipeline's name.
 	Pipeline string `json:"pipeline"`
+	// Path is the package directory relative to the repository root.
+	Path string `json:"path"`
 	// SpecDigest identifies the spec compiled.
 	SpecDigest string `json:"specDigest"`
 	// Stages are lists of step ids; the steps of one stage depend only on
@@ -50,7 +52,7 @@ type Plan struct {
 func (b *Backend) Render(prog *ir.Program) ([]backends.File, error) {
 	var files []backends.File
 	for _, p := range prog.Pipelines {
-		plan := PlanFor(p)
+		plan := PlanFor(prog, p)
 		data, err := backends.CanonicalJSON(plan)
 		if err != nil {
 			return nil, fmt.Errorf("render local plan of %s: %w", p.Name, err)
@@ -60,12 +62,13 @@ func (b *Backend) Render(prog *ir.Program) ([]backends.File, error) {
 	return backends.SortFiles(files)
 }
 
-// PlanFor builds the execution plan of one pipeline.
-func PlanFor(p *ir.Pipeline) *Plan {
+// PlanFor builds the execution plan of one pipeline of prog.
+func PlanFor(prog *ir.Program, p *ir.Pipeline) *Plan {
 	return &Plan{
 		APIVersion:     APIVersion,
 		SlipwayVersion: version.Version,
 		Pipeline:       p.Name,
+		Path:           prog.Path,
 		SpecDigest:     p.SpecDigest,
 		Stages:         Stages(p.Steps),
 		Steps:          p.Steps,

@@ -68,6 +68,25 @@ func (a *app) compileDir(ctx context.Context, dir string, pf *policyFlag) (*comp
 	if err != nil {
 		return nil, nil, err
 	}
-	res, ds := compiler.Compile(ctx, compiler.Options{FS: os.DirFS(abs), Dir: ".", Root: abs, Policies: packs})
+	res, ds := compiler.Compile(ctx, compiler.Options{FS: os.DirFS(abs), Dir: ".", Root: abs, Policies: packs, Path: repoPath(abs)})
 	return res, ds, nil
+}
+
+// repoPath returns dir relative to the root of the Git repository holding
+// it (the nearest parent with a .git entry), or "." when there is none.
+func repoPath(dir string) string {
+	for root := dir; ; {
+		if _, err := os.Stat(filepath.Join(root, ".git")); err == nil {
+			rel, err := filepath.Rel(root, dir)
+			if err != nil {
+				return "."
+			}
+			return filepath.ToSlash(rel)
+		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			return "."
+		}
+		root = parent
+	}
 }

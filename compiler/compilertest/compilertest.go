@@ -39,15 +39,17 @@ func Examples(t testing.TB, root string) []string {
 	return dirs
 }
 
-// Compile compiles the package in dir with the default policies and fails
-// the test on any error diagnostic.
+// Compile compiles the example package in dir with the default policies
+// and fails the test on any error diagnostic.
 func Compile(t testing.TB, dir string) *compiler.Result {
 	t.Helper()
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, ds := compiler.Compile(context.Background(), compiler.Options{FS: os.DirFS(abs), Root: abs})
+	// Paths are given relative to the repository root, as the CLI does.
+	rel := filepath.ToSlash(filepath.Join("examples", filepath.Base(abs)))
+	res, ds := compiler.Compile(context.Background(), compiler.Options{FS: os.DirFS(abs), Root: abs, Path: rel})
 	if ds.HasErrors() || res == nil {
 		t.Fatalf("compile %s:\n%s", dir, (&diag.ListError{List: ds.Rel(abs)}).Error())
 	}

@@ -46,9 +46,10 @@ type Resolver interface {
 	Champion(pipeline, env string) (lock.Champion, bool)
 }
 
-// Build compiles a validated spec into the IR.
-func Build(s *spec.Spec, lk Resolver, loc Locator) (*Program, diag.Diagnostics) {
-	prog := &Program{APIVersion: version.IRVersion, SlipwayVersion: version.Version}
+// Build compiles a validated spec into the IR. path is the package
+// directory relative to the repository root.
+func Build(s *spec.Spec, path string, lk Resolver, loc Locator) (*Program, diag.Diagnostics) {
+	prog := &Program{APIVersion: version.IRVersion, SlipwayVersion: version.Version, Path: path}
 	var ds diag.Diagnostics
 	for _, name := range slices.Sorted(maps.Keys(s.Pipelines)) {
 		p, pds := buildPipeline(s.Pipelines[name], lk, loc)

@@ -32,6 +32,10 @@ type Program struct {
 	APIVersion string `json:"apiVersion"`
 	// SlipwayVersion is the version of Slipway that compiled it.
 	SlipwayVersion string `json:"slipwayVersion"`
+	// Path is the package directory relative to the repository root,
+	// slash-separated ("examples/churn"); remote targets use it to trigger
+	// on changes and to run `slipway step` on the same package.
+	Path string `json:"path"`
 	// Pipelines sorted by name.
 	Pipelines []*Pipeline `json:"pipelines"`
 }
