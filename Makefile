@@ -27,7 +27,7 @@ demo: build ## validate, graph and compile examples/churn (the end-to-end demo)
 	@echo "demo: compiled examples/churn into build/churn"
 
 bench: ## benchmarks: validate+compile of the examples and 200 generated pipelines, against cue export
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./compiler/ | tee bench/out.txt
+	bash bench/go-bench.sh
 	bash bench/cue-export.sh
 
 fmt: ## format the Go code
