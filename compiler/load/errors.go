@@ -41,7 +41,7 @@ func Validate(pkg *Package) diag.Diagnostics {
 	}
 	var items []item
 	for _, e := range errors.Errors(err) {
-		items = append(items, item{trimSpec(e.Path()), e})
+		items = append(items, item{errPath(e), e})
 	}
 	walkLeaves(pkg.Value, func(v cue.Value) {
 		if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
@@ -52,7 +52,7 @@ func Validate(pkg *Package) diag.Diagnostics {
 			path := selectorsOf(v.Path())
 			for _, e := range errors.Errors(err) {
 				p := path
-				if ep := trimSpec(e.Path()); len(ep) > len(path) && slices.Equal(ep[:len(path)], path) {
+				if ep := errPath(e); len(ep) > len(path) && slices.Equal(ep[:len(path)], path) {
 					p = ep
 				}
 				items = append(items, item{p, e})
@@ -117,7 +117,7 @@ func FromCUE(pkg *Package, errs []errors.Error) diag.Diagnostics {
 			ds = append(ds, d)
 			continue
 		}
-		items = append(items, item{trimSpec(e.Path()), e})
+		items = append(items, item{errPath(e), e})
 	}
 	return append(ds, fromItems(pkg, items)...).Sort()
 }
@@ -251,6 +251,22 @@ func (p *Package) missingList(path []string, e errors.Error) []string {
 		}
 	}
 	return path
+}
+
+// errPath is the path of a CUE error with #Spec dropped and quoted labels
+// unquoted, the form the rest of the package uses.
+func errPath(e errors.Error) []string {
+	p := trimSpec(e.Path())
+	out := make([]string, len(p))
+	for i, l := range p {
+		out[i] = l
+		if strings.HasPrefix(l, `"`) {
+			if u, err := strconv.Unquote(l); err == nil {
+				out[i] = u
+			}
+		}
+	}
+	return out
 }
 
 func trimSpec(p []string) []string {

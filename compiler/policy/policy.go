@@ -5,7 +5,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -13,10 +12,9 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/errors"
-	"cuelang.org/go/cue/load"
-
-	slload "github.com/slipway-ml/slipway/compiler/load"
+	"cuelang.org/go/cue/parser"
 
 	"github.com/slipway-ml/slipway/compiler/diag"
 	"github.com/slipway-ml/slipway/policies"
@@ -58,20 +56,17 @@ type Locator interface {
 	Lookup(path []string) (diag.Pos, bool)
 }
 
-// Evaluate runs the packs against input (the decoded spec) and returns
-// their violations as diagnostics. A pack that does not compile is an
-// error of its own.
+// Evaluate runs the packs against input (the decoded spec, every default
+// applied) and returns their violations as diagnostics. A pack that does not
+// compile is an error of its own.
 func Evaluate(ctx *cue.Context, input any, packs []Pack, loc Locator) diag.Diagnostics {
 	var ds diag.Diagnostics
 	if len(packs) == 0 {
 		return nil
 	}
-	data, err := json.Marshal(input)
-	if err != nil {
-		ds.Errorf(diag.Pos{}, "", "policy", "cannot encode the spec for policies: %v", err)
-		return ds
-	}
-	in := ctx.CompileBytes(data)
+	// Policies read plain data: encoding the Go spec is much cheaper to
+	// evaluate against than the schema-typed value it was decoded from.
+	in := ctx.Encode(input)
 	if err := in.Err(); err != nil {
 		ds.Errorf(diag.Pos{}, "", "policy", "cannot encode the spec for policies: %v", err)
 		return ds
@@ -95,7 +90,7 @@ func evaluate(ctx *cue.Context, input cue.Value, p Pack, loc Locator) diag.Diagn
 		return ds
 	}
 	root := p.Root
-	overlay := map[string]load.Source{}
+	srcs := map[string][]byte{}
 	var files []string
 	entries, err := fs.ReadDir(p.FS, ".")
 	if err != nil {
@@ -112,7 +107,7 @@ func evaluate(ctx *cue.Context, input cue.Value, p Pack, loc Locator) diag.Diagn
 			return ds
 		}
 		abs := filepath.Join(root, e.Name())
-		overlay[abs] = load.FromBytes(src)
+		srcs[abs] = src
 		files = append(files, abs)
 	}
 	if len(files) == 0 {
@@ -120,15 +115,19 @@ func evaluate(ctx *cue.Context, input cue.Value, p Pack, loc Locator) diag.Diagn
 		return ds
 	}
 	slices.Sort(files)
-	insts := load.Instances(files, &load.Config{Dir: root, ModuleRoot: root, Overlay: overlay, Registry: slload.Offline})
-	if len(insts) != 1 || insts[0].Err != nil {
-		if len(insts) == 1 {
-			return packErr(insts[0].Err)
+	// A pack is built straight from its files, without cue/load's module
+	// and file-system machinery: it may import only the standard library.
+	inst := build.NewContext().NewInstance(root, nil)
+	for _, name := range files {
+		f, err := parser.ParseFile(name, srcs[name])
+		if err != nil {
+			return packErr(err)
 		}
-		ds.Errorf(diag.Pos{File: root}, "", "policy/"+p.Name, "policy pack %q must hold one CUE package", p.Name)
-		return ds
+		if err := inst.AddSyntax(f); err != nil {
+			return packErr(err)
+		}
 	}
-	v := ctx.BuildInstance(insts[0])
+	v := ctx.BuildInstance(inst)
 	if err := v.Err(); err != nil {
 		return packErr(err)
 	}

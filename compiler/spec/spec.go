@@ -4,6 +4,8 @@
 package spec
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"cuelang.org/go/cue"
@@ -345,10 +347,19 @@ type Notification struct {
 	Secret  string `json:"secret"`
 }
 
-// Decode decodes a validated, concrete #Spec value.
+// Decode decodes a validated, concrete #Spec value. It goes through the
+// value's JSON export, which is several times cheaper than decoding the
+// value field by field, and unknown fields are errors: the Go types must
+// follow the schema exactly.
 func Decode(v cue.Value) (*Spec, error) {
+	data, err := v.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("decode spec: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
 	var s Spec
-	if err := v.Decode(&s); err != nil {
+	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("decode spec: %w", err)
 	}
 	return &s, nil
