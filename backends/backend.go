@@ -35,8 +35,10 @@ type Backend interface {
 // indentation, trailing newline).
 func CanonicalJSON(v any) ([]byte, error) { return canonical.JSON(v) }
 
-// SortFiles sorts files by path and rejects duplicate or unsafe paths.
+// SortFiles returns a copy of files sorted by path, rejecting duplicate or
+// unsafe paths. The caller's slice is left as it was.
 func SortFiles(files []File) ([]File, error) {
+	files = slices.Clone(files)
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	for i, f := range files {
 		if f.Path == "" || path.IsAbs(f.Path) || path.Clean(f.Path) != f.Path || strings.HasPrefix(f.Path, "../") || f.Path == ".." {
