@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,7 @@ func (a *app) graphCommand() *cobra.Command {
 			if a.json {
 				format = "json"
 			}
-			if !contains(graph.Formats, format) {
+			if !slices.Contains(graph.Formats, format) {
 				return usagef("unknown format %q (want one of %s)", format, strings.Join(graph.Formats, ", "))
 			}
 			res, ds, err := a.compileDir(cmd.Context(), args[0], pf)
@@ -41,13 +42,4 @@ func (a *app) graphCommand() *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "mermaid", "graph format: "+strings.Join(graph.Formats, ", "))
 	cmd.Flags().StringSliceVar(&pf.names, "policy", pf.names, pf.usage())
 	return cmd
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

@@ -18,7 +18,6 @@ import (
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
 	"cuelang.org/go/cue/parser"
-	"cuelang.org/go/mod/modconfig"
 	"cuelang.org/go/mod/modfile"
 	"cuelang.org/go/mod/module"
 
@@ -110,7 +109,7 @@ func Load(opts Options) (*Package, diag.Diagnostics) {
 		ds.Errorf(diag.Pos{File: absDir}, "", "load", "no .cue files in the pipeline directory (run `slipway init` to create one)")
 		return nil, ds
 	}
-	sort(files)
+	slices.Sort(files)
 
 	ctx := cuecontext.New()
 	schemaVal := compileSchema(ctx)
@@ -167,8 +166,6 @@ func compileSchema(ctx *cue.Context) cue.Value {
 	return ctx.BuildFile(f, cue.Filename(schemaFile))
 }
 
-func sort(s []string) { slices.Sort(s) }
-
 // unwrapPath drops the *fs.PathError wrapper, whose path the position names.
 func unwrapPath(err error) error {
 	if pe, ok := err.(*fs.PathError); ok {
@@ -180,10 +177,6 @@ func unwrapPath(err error) error {
 // offline is a CUE module registry that refuses every request: loading
 // never touches the network.
 type offline struct{}
-
-// Offline is a registry that refuses every request, for loaders that must
-// never reach the network.
-var Offline modconfig.Registry = offline{}
 
 var errOffline = fmt.Errorf("CUE module dependencies are not supported: a pipeline package stands alone (Slipway loads without network access)")
 
