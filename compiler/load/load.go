@@ -18,6 +18,7 @@ import (
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
 	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/mod/modconfig"
 	"cuelang.org/go/mod/modfile"
 	"cuelang.org/go/mod/module"
 
@@ -125,7 +126,7 @@ func Load(opts Options) (*Package, diag.Diagnostics) {
 		// The package stands alone: no module found by walking up the real
 		// file system, no registry, no network.
 		ModuleRoot: absDir,
-		Registry:   offline{},
+		Registry:   Offline,
 	}
 	insts := load.Instances(files, cfg)
 	pkg := &Package{Ctx: ctx, Schema: schemaVal, Files: files, Dir: absDir, Positions: positions}
@@ -177,6 +178,10 @@ func unwrapPath(err error) error {
 // offline is a CUE module registry that refuses every request: loading
 // never touches the network.
 type offline struct{}
+
+// Offline is a registry that refuses every request, for loaders (and the
+// benchmarks' CUE-only peer) that must never reach the network.
+var Offline modconfig.Registry = offline{}
 
 var errOffline = fmt.Errorf("CUE module dependencies are not supported: a pipeline package stands alone (Slipway loads without network access)")
 
