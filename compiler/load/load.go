@@ -112,7 +112,9 @@ func Load(opts Options) (*Package, diag.Diagnostics) {
 	}
 	slices.Sort(files)
 
-	ctx := cuecontext.New()
+	// The evaluator is pinned, not left to CUE_EXPERIMENT or CUE's default,
+	// so that a spec means the same whatever the environment says.
+	ctx := cuecontext.New(cuecontext.EvaluatorVersion(cuecontext.EvalV3))
 	schemaVal := compileSchema(ctx)
 	if err := schemaVal.Err(); err != nil {
 		// The schema is embedded and tested; failing here is a bug.
