@@ -36,6 +36,9 @@ type Locator interface {
 // Check runs every cross-reference and value check on a decoded spec.
 func Check(s *spec.Spec, loc Locator) diag.Diagnostics {
 	c := &checker{loc: loc}
+	if len(s.Pipelines) == 0 {
+		c.errorf(cuePath{}, RuleReference, "the package declares no pipelines: add pipelines: NAME: {...} (see `slipway init`)")
+	}
 	for _, name := range sortedKeys(s.Pipelines) {
 		c.pipeline(s.Pipelines[name])
 	}

@@ -107,14 +107,22 @@ func (p Positions) indexExpr(path []string, x ast.Expr) {
 }
 
 // Lookup returns the position of path, or of its nearest ancestor the user
-// wrote, and whether the path itself was found.
+// wrote, and whether the path itself was found. When no part of the path was
+// written (the empty path, a field only the schema sets at the top), it
+// falls back to the package clause of the first file.
 func (p Positions) Lookup(path []string) (diag.Pos, bool) {
 	for n := len(path); n > 0; n-- {
 		if pos, ok := p[diag.JoinPath(path[:n])]; ok {
 			return pos, n == len(path)
 		}
 	}
-	return diag.Pos{}, false
+	var first diag.Pos
+	for k, v := range p {
+		if strings.HasPrefix(k, packageKey) && (first.File == "" || v.File < first.File) {
+			first = v
+		}
+	}
+	return first, false
 }
 
 func labelName(l ast.Label) (string, bool) {
