@@ -189,6 +189,15 @@ type GPU struct {
 	Type         string            `json:"type"`
 	RunnerLabels []string          `json:"runnerLabels,omitempty"`
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	Tolerations  []Toleration      `json:"tolerations,omitempty"`
+}
+
+// Toleration is a Kubernetes toleration.
+type Toleration struct {
+	Key      string `json:"key"`
+	Operator string `json:"operator"`
+	Value    string `json:"value,omitempty"`
+	Effect   string `json:"effect,omitempty"`
 }
 
 // Container is a container that runs as a step.
