@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/backends/all"
 	"github.com/slipway-ml/slipway/compiler/diag"
 	"github.com/slipway-ml/slipway/compiler/version"
 )
@@ -110,8 +111,7 @@ func (a *app) rootCommand() *cobra.Command {
 		Use:   "slipway",
 		Short: "Declarative GitOps pipelines for machine learning",
 		Long: `Slipway validates ML pipelines written in CUE and compiles them into the
-targets that run them: its own local runner, GitHub Actions, Argo Workflows
-and Helm releases.`,
+files of the targets that run them. Targets in this build: ` + strings.Join(all.Names(), ", ") + `.`,
 		Version:       version.Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
