@@ -222,8 +222,15 @@ func buildPipeline(p *spec.Pipeline, lk Resolver, loc Locator) (*Pipeline, diag.
 			if e.PromoteAfter != "" && e.PromoteAfter != name {
 				after = []string{"deploy-" + e.PromoteAfter}
 			}
+			dp := DeployParams{Environment: *e, Release: rel}
+			if p.Artifact != nil {
+				dp.Repository = p.Artifact.Repository
+			}
+			if c, ok := lk.Champion(p.Name, name); ok {
+				dp.Champion = c.Digest
+			}
 			b.add(&Step{Name: "deploy-" + name, Kind: KindDeploy, Environment: name,
-				Params: DeployParams{Environment: *e, Release: rel}, Outputs: []string{"release/" + name}},
+				Params: dp, Outputs: []string{"release/" + name}},
 				at("deploy", "environments", name), release, after...)
 		}
 		if m := p.Monitoring; m != nil {

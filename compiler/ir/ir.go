@@ -184,6 +184,11 @@ type DeployParams struct {
 	spec.Environment
 	// Release is the Helm release name.
 	Release string `json:"release"`
+	// Repository is the OCI repository of the model artifact, or "".
+	Repository string `json:"repository,omitempty"`
+	// Champion is the digest of the model serving in this environment now,
+	// from slipway.lock, or "" before the first release.
+	Champion string `json:"champion,omitempty"`
 }
 
 // MonitorParams are the parameters of a monitor step.
