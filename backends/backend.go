@@ -31,6 +31,23 @@ type Backend interface {
 	Render(prog *ir.Program) ([]File, error)
 }
 
+// Limitation is something a spec asks for that a target cannot express.
+type Limitation struct {
+	// Path is the CUE path of the value the target cannot express, e.g.
+	// ["pipelines", "churn", "deploy", "environments", "production", "rollout"].
+	Path []string
+	// Message says what the target cannot do and what to use instead.
+	Message string
+}
+
+// Limiter is implemented by backends that cannot express every valid spec.
+// Compilation for such a target fails, naming each limitation at the user's
+// text, before anything is written.
+type Limiter interface {
+	// Limitations lists what prog asks for that the backend cannot render.
+	Limitations(prog *ir.Program) []Limitation
+}
+
 // CanonicalJSON encodes v as canonical JSON (sorted keys, two-space
 // indentation, trailing newline).
 func CanonicalJSON(v any) ([]byte, error) { return canonical.JSON(v) }

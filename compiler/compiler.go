@@ -53,6 +53,9 @@ type Result struct {
 	Lock *lock.Lock
 	// Dir is the absolute name of the package directory.
 	Dir string
+	// Positions tells where the user wrote each CUE path, for diagnostics
+	// found after compilation (a target's limitations).
+	Positions load.Positions
 }
 
 // Compile loads, validates and compiles the package. The result is nil when
@@ -103,7 +106,7 @@ func Compile(ctx context.Context, opts Options) (*Result, diag.Diagnostics) {
 	if ds.HasErrors() {
 		return nil, ds
 	}
-	return &Result{Spec: s, Program: prog, Lock: lk, Dir: pkg.Dir}, ds
+	return &Result{Spec: s, Program: prog, Lock: lk, Dir: pkg.Dir, Positions: pkg.Positions}, ds
 }
 
 // resolver answers dataset digests from the lock, and for local files

@@ -10,6 +10,8 @@ import (
 	"github.com/slipway-ml/slipway/backends"
 	"github.com/slipway-ml/slipway/backends/all"
 	"github.com/slipway-ml/slipway/backends/output"
+	"github.com/slipway-ml/slipway/compiler"
+	"github.com/slipway-ml/slipway/compiler/diag"
 )
 
 func (a *app) compileCommand() *cobra.Command {
@@ -49,6 +51,16 @@ is written and no output directory is created.`,
 				}
 				return findingsError{"invalid"}
 			}
+			if lds := limitations(res, bs); len(lds) > 0 {
+				ds = append(ds, lds...).Sort()
+				if a.json {
+					_ = a.writeJSON(map[string]any{"dir": args[0], "valid": false, "diagnostics": ds.Rel(a.cwd)})
+				} else {
+					a.printDiagnostics(ds)
+					fmt.Fprintf(a.stderr, "%s: the target cannot express this spec (%s); nothing written\n", args[0], summary(ds))
+				}
+				return findingsError{"unsupported"}
+			}
 			var files []backends.File
 			for _, b := range bs {
 				fs, err := b.Render(res.Program)
@@ -79,4 +91,21 @@ is written and no output directory is created.`,
 	cmd.Flags().StringVar(&out, "out", "", "output directory (required)")
 	cmd.Flags().StringSliceVar(&pf.names, "policy", pf.names, pf.usage())
 	return cmd
+}
+
+// limitations collects, as errors at the user's text, what the spec asks of
+// the chosen targets that they cannot express.
+func limitations(res *compiler.Result, bs []backends.Backend) diag.Diagnostics {
+	var ds diag.Diagnostics
+	for _, b := range bs {
+		l, ok := b.(backends.Limiter)
+		if !ok {
+			continue
+		}
+		for _, x := range l.Limitations(res.Program) {
+			pos, _ := res.Positions.Lookup(x.Path)
+			ds.Errorf(pos, diag.JoinPath(x.Path), "target/"+b.Name(), "%s", x.Message)
+		}
+	}
+	return ds
 }
