@@ -26,10 +26,10 @@ var cronMacros = map[string]bool{
 	"@daily": true, "@midnight": true, "@hourly": true,
 }
 
-// ParseCron checks a cron expression as GitHub Actions, Argo CronWorkflows
-// and Kubernetes CronJobs accept it: five fields (minute, hour, day of month,
-// month, day of week) of values, ranges, lists and steps, or a macro such as
-// "@daily".
+// ParseCron checks a cron expression as Argo CronWorkflows and Kubernetes
+// CronJobs accept it: five fields (minute, hour, day of month, month, day of
+// week) of values, ranges, lists and steps, or a macro such as "@daily"
+// (GitHub Actions takes five fields only; its backend rewrites macros).
 func ParseCron(expr string) error {
 	expr = strings.TrimSpace(expr)
 	if cronMacros[expr] {
