@@ -7,12 +7,13 @@ import (
 	"github.com/slipway-ml/slipway/backends"
 	"github.com/slipway-ml/slipway/backends/argo"
 	"github.com/slipway-ml/slipway/backends/githubactions"
+	"github.com/slipway-ml/slipway/backends/helm"
 	"github.com/slipway-ml/slipway/backends/local"
 )
 
 // Backends returns every backend, sorted by name.
 func Backends() []backends.Backend {
-	bs := []backends.Backend{argo.New(), githubactions.New(), local.New()}
+	bs := []backends.Backend{argo.New(), githubactions.New(), helm.New(), local.New()}
 	slices.SortFunc(bs, func(a, b backends.Backend) int {
 		if a.Name() < b.Name() {
 			return -1
