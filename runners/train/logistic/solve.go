@@ -1,0 +1,246 @@
+package logistic
+
+import (
+	"context"
+	"errors"
+	"math"
+)
+
+// lbfgs minimises the objective with limited-memory BFGS (10 pairs) and a
+// backtracking line search on the Armijo condition. It stops when the
+// largest gradient component is at most tol.
+func lbfgs(ctx context.Context, pr *problem, theta []float64, maxIter int, tol, total float64) (int, bool, error) {
+	const memory = 10
+	k := len(theta)
+	grad := make([]float64, k)
+	f := pr.eval(theta, grad, total)
+	var ss, ys [][]float64
+	var rhos []float64
+	dir := make([]float64, k)
+	next := make([]float64, k)
+	ngrad := make([]float64, k)
+	alpha := make([]float64, memory)
+	for it := 1; it <= maxIter; it++ {
+		if err := ctx.Err(); err != nil {
+			return it - 1, false, err
+		}
+		if maxAbs(grad) <= tol {
+			return it - 1, true, nil
+		}
+		// Two-loop recursion: dir = -H·grad.
+		copy(dir, grad)
+		for i := len(ss) - 1; i >= 0; i-- {
+			alpha[i] = rhos[i] * dot(ss[i], dir)
+			axpy(-alpha[i], ys[i], dir)
+		}
+		gamma := 1.0
+		if n := len(ss); n > 0 {
+			gamma = dot(ss[n-1], ys[n-1]) / dot(ys[n-1], ys[n-1])
+		} else {
+			gamma = 1 / math.Max(norm(grad), 1e-12)
+		}
+		for i := range dir {
+			dir[i] *= gamma
+		}
+		for i := range ss {
+			b := rhos[i] * dot(ys[i], dir)
+			axpy(alpha[i]-b, ss[i], dir)
+		}
+		for i := range dir {
+			dir[i] = -dir[i]
+		}
+		slope := dot(grad, dir)
+		if slope >= 0 {
+			// Not a descent direction: restart from steepest descent.
+			ss, ys, rhos = ss[:0], ys[:0], rhos[:0]
+			for i := range dir {
+				dir[i] = -grad[i] / math.Max(norm(grad), 1e-12)
+			}
+			slope = dot(grad, dir)
+		}
+		step, fn, ok := backtrack(pr, theta, dir, next, ngrad, f, slope, total)
+		if !ok {
+			// No progress possible at machine precision.
+			return it, maxAbs(grad) <= tol*10, nil
+		}
+		s := make([]float64, k)
+		y := make([]float64, k)
+		for i := range s {
+			s[i] = step * dir[i]
+			y[i] = ngrad[i] - grad[i]
+		}
+		if sy := dot(s, y); sy > 1e-12*dot(y, y) {
+			if len(ss) == memory {
+				ss, ys, rhos = ss[1:], ys[1:], rhos[1:]
+			}
+			ss, ys, rhos = append(ss, s), append(ys, y), append(rhos, 1/sy)
+		}
+		copy(theta, next)
+		copy(grad, ngrad)
+		f = fn
+	}
+	return maxIter, maxAbs(grad) <= tol, nil
+}
+
+// backtrack halves the step from 1 until the Armijo condition holds.
+func backtrack(pr *problem, theta, dir, next, ngrad []float64, f, slope, total float64) (float64, float64, bool) {
+	step := 1.0
+	for range 60 {
+		for i := range next {
+			next[i] = theta[i] + step*dir[i]
+		}
+		fn := pr.eval(next, ngrad, total)
+		if fn <= f+1e-4*step*slope {
+			return step, fn, true
+		}
+		step /= 2
+	}
+	return 0, f, false
+}
+
+// newton minimises the objective with Newton's method: the exact Hessian,
+// a Cholesky solve and a backtracking line search. It suits problems with
+// up to a few hundred features.
+func newton(ctx context.Context, pr *problem, theta []float64, maxIter int, tol, total float64) (int, bool, error) {
+	k := len(theta)
+	grad := make([]float64, k)
+	next := make([]float64, k)
+	ngrad := make([]float64, k)
+	f := pr.eval(theta, grad, total)
+	for it := 1; it <= maxIter; it++ {
+		if err := ctx.Err(); err != nil {
+			return it - 1, false, err
+		}
+		if maxAbs(grad) <= tol {
+			return it - 1, true, nil
+		}
+		h := pr.hessian(theta, total)
+		dir := make([]float64, k)
+		for i := range dir {
+			dir[i] = -grad[i]
+		}
+		if err := cholSolve(h, dir); err != nil {
+			return it, false, err
+		}
+		step, fn, ok := backtrack(pr, theta, dir, next, ngrad, f, dot(grad, dir), total)
+		if !ok {
+			return it, maxAbs(grad) <= tol*10, nil
+		}
+		_ = step
+		copy(theta, next)
+		copy(grad, ngrad)
+		f = fn
+	}
+	return maxIter, maxAbs(grad) <= tol, nil
+}
+
+// hessian returns the Hessian of the objective (divided by the total
+// weight) as a dense k×k matrix, the intercept last.
+func (pr *problem) hessian(theta []float64, total float64) [][]float64 {
+	k := pr.d + 1
+	n := len(pr.y)
+	h := make([][]float64, k)
+	for i := range h {
+		h[i] = make([]float64, k)
+	}
+	cols := make([][]float64, k)
+	copy(cols, pr.z)
+	ones := make([]float64, n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	cols[pr.d] = ones
+	d := make([]float64, n)
+	for i := range d {
+		e := theta[pr.d]
+		for j := range pr.d {
+			e += theta[j] * pr.z[j][i]
+		}
+		p := sigmoid(e)
+		d[i] = pr.w[i] * p * (1 - p) / total
+	}
+	for a := range k {
+		if a == pr.d && !pr.icpt {
+			h[a][a] = 1
+			continue
+		}
+		for b := 0; b <= a; b++ {
+			if b == pr.d && !pr.icpt {
+				continue
+			}
+			s := 0.0
+			ca, cb := cols[a], cols[b]
+			for i, di := range d {
+				s += di * ca[i] * cb[i]
+			}
+			h[a][b], h[b][a] = s, s
+		}
+	}
+	for j := range pr.d {
+		h[j][j] += pr.l2[j]
+	}
+	return h
+}
+
+// cholSolve solves h·x = b in place (b becomes x) for a symmetric positive
+// definite h.
+func cholSolve(h [][]float64, b []float64) error {
+	n := len(b)
+	l := make([][]float64, n)
+	for i := range l {
+		l[i] = make([]float64, n)
+		for j := 0; j <= i; j++ {
+			s := h[i][j]
+			for k := range j {
+				s -= l[i][k] * l[j][k]
+			}
+			if i == j {
+				if s <= 0 {
+					return errors.New("the Hessian is not positive definite (collinear features without regularisation?)")
+				}
+				l[i][i] = math.Sqrt(s)
+			} else {
+				l[i][j] = s / l[j][j]
+			}
+		}
+	}
+	for i := range n {
+		s := b[i]
+		for k := range i {
+			s -= l[i][k] * b[k]
+		}
+		b[i] = s / l[i][i]
+	}
+	for i := n - 1; i >= 0; i-- {
+		s := b[i]
+		for k := i + 1; k < n; k++ {
+			s -= l[k][i] * b[k]
+		}
+		b[i] = s / l[i][i]
+	}
+	return nil
+}
+
+func dot(a, b []float64) float64 {
+	s := 0.0
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+func axpy(a float64, x, y []float64) {
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
+func norm(a []float64) float64 { return math.Sqrt(dot(a, a)) }
+
+func maxAbs(a []float64) float64 {
+	m := 0.0
+	for _, v := range a {
+		m = math.Max(m, math.Abs(v))
+	}
+	return m
+}
