@@ -134,6 +134,7 @@ files of the targets that run them. Targets in this build: ` + strings.Join(all.
 		a.schemaCommand(),
 		a.initCommand(),
 		a.versionCommand(),
+		a.trainCommand(),
 	)
 	return root
 }

@@ -83,9 +83,13 @@ type Model struct {
 	Task string `json:"task"`
 	// Epochs run, and the epoch whose weights were kept.
 	Epochs, BestEpoch int
-	// Importance is the input-weight magnitude per feature.
-	Importance map[string]float64 `json:"importance"`
+	// InputWeight is the summed magnitude of each feature's first-layer
+	// weights (on standardised inputs), the network's feature importance.
+	InputWeight map[string]float64 `json:"inputWeight"`
 }
+
+// Importance returns each feature's summed first-layer weight magnitude.
+func (m *Model) Importance() map[string]float64 { return m.InputWeight }
 
 const formatVersion = 1
 
@@ -192,14 +196,14 @@ func Train(ctx context.Context, x *data.Matrix, y []float64, vx *data.Matrix, vy
 	} else {
 		m.BestEpoch = m.Epochs
 	}
-	m.Importance = map[string]float64{}
+	m.InputWeight = map[string]float64{}
 	first := m.Layers[0]
 	for j, name := range m.Names {
 		s := 0.0
 		for k := range first.Out {
 			s += math.Abs(first.W[j*first.Out+k])
 		}
-		m.Importance[name] = s
+		m.InputWeight[name] = s
 	}
 	return m, nil
 }
