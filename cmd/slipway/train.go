@@ -34,6 +34,9 @@ features and its metrics are written to that directory.`,
 			if trainCSV == "" || o.Label == "" || o.Model == "" {
 				return usagef("--train, --label and --model are required")
 			}
+			if o.Folds == 1 || o.Folds < 0 {
+				return usagef("--cv needs at least 2 folds")
+			}
 			if !slices.Contains(train.Models, o.Model) {
 				return usagef("unknown model %q (want %s)", o.Model, strings.Join(train.Models, ", "))
 			}
@@ -68,6 +71,20 @@ features and its metrics are written to that directory.`,
 			for _, k := range slices.Sorted(maps.Keys(res.Metrics)) {
 				fmt.Fprintf(a.stdout, "  %-22s %.6f\n", k, res.Metrics[k])
 			}
+			if fr := res.Fairness; fr != nil {
+				fmt.Fprintf(a.stdout, "fairness by %s (threshold %.2f):\n", o.Group, fr.Threshold)
+				fmt.Fprintf(a.stdout, "  %-30s %.6f\n  %-30s %.6f\n", "demographic_parity_difference", fr.DemographicParityDifference, "disparate_impact", fr.DisparateImpact)
+				if fr.EqualOpportunityDefined {
+					fmt.Fprintf(a.stdout, "  %-30s %.6f\n", "equal_opportunity_difference", fr.EqualOpportunityDifference)
+				}
+			}
+			if len(res.CrossValidation) > 0 {
+				fmt.Fprintf(a.stdout, "%d-fold cross-validation (mean ± std):\n", o.Folds)
+				for _, k := range slices.Sorted(maps.Keys(res.CrossValidation)) {
+					s := res.CrossValidation[k]
+					fmt.Fprintf(a.stdout, "  %-22s %.6f ± %.6f\n", k, s.Mean, s.Std)
+				}
+			}
 			if len(res.Importance) > 0 {
 				fmt.Fprintln(a.stdout, "most important features:")
 				for _, im := range res.Importance {
@@ -91,6 +108,8 @@ features and its metrics are written to that directory.`,
 	f.Uint64Var(&o.Seed, "seed", 42, "seed for splits and training")
 	f.IntVar(&o.Threads, "threads", 0, "threads (default: all cores)")
 	f.StringVar(&o.OutDir, "out", "", "directory for the model, features and metrics")
+	f.StringVar(&o.Group, "group", "", "column whose groups the fairness metrics compare")
+	f.IntVar(&o.Folds, "cv", 0, "k-fold cross-validation on the training rows (k ≥ 2)")
 	return cmd
 }
 

@@ -58,6 +58,11 @@ type Options struct {
 	Threads int
 	// OutDir, when set, receives model.bin, features.json and metrics.json.
 	OutDir string
+	// Group names a column whose groups the fairness metrics compare.
+	Group string
+	// Folds, when at least 2, adds k-fold cross-validation on the
+	// training rows.
+	Folds int
 	// Progress, when set, is called as training advances.
 	Progress func(iteration int, trainLoss, validLoss float64)
 }
@@ -81,6 +86,11 @@ type Result struct {
 	TrainSeconds float64 `json:"train_seconds"`
 	// Metrics on the test rows.
 	Metrics map[string]float64 `json:"metrics"`
+	// Fairness compares the groups of Options.Group on the test rows.
+	Fairness *metrics.FairnessReport `json:"fairness,omitempty"`
+	// CrossValidation summarises each metric over Options.Folds folds of
+	// the training rows.
+	CrossValidation map[string]split.Summary `json:"cross_validation,omitempty"`
 	// Importance of the ten most important features.
 	Importance []Importance `json:"importance"`
 	// Files written to OutDir.
@@ -114,7 +124,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.ValidationFraction = 0.1
 	}
 	all, test := o.Train, o.Test
-	var trainIdx []int
 	if test == nil {
 		// Split the one table: stratify on the raw label text.
 		y, err := rawLabels(all, o.Label)
@@ -128,52 +137,40 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		test = all.Subset(te)
 		all = all.Subset(tr)
 	}
-	trainIdx = make([]int, all.Rows())
-	for i := range trainIdx {
-		trainIdx[i] = i
-	}
 	spec := features.FeatureSpec{Label: o.Label, Positive: o.Positive, Categorical: o.Categorical}
 	if o.Model != "gbdt" {
 		// Linear models and networks need numbers everywhere: impute
 		// missing numeric values with the median and standardise.
 		spec.Transforms = numericDefaults(all, o.Label)
 	}
-	fp, err := features.Fit(all, spec, trainIdx)
-	if err != nil {
-		return nil, fmt.Errorf("train: features: %w", err)
-	}
-	x, err := fp.Transform(all)
-	if err != nil {
-		return nil, fmt.Errorf("train: transform training rows: %w", err)
-	}
-	y, _, err := fp.Label(all)
-	if err != nil {
-		return nil, fmt.Errorf("train: labels: %w", err)
-	}
-	tx, err := fp.Transform(test)
-	if err != nil {
-		return nil, fmt.Errorf("train: transform test rows: %w", err)
-	}
-	ty, _, err := fp.Label(test)
-	if err != nil {
-		return nil, fmt.Errorf("train: test labels: %w", err)
-	}
-	task := fp.Task()
-	res := &Result{Model: o.Model, Task: task, Rows: x.Rows(), TestRows: tx.Rows(), Features: len(x.Cols)}
-	if task == features.Binary {
-		res.Positive, res.PositiveReason = fp.Positive(), fp.PositiveReason()
-	}
-	m, seconds, err := fit(ctx, o, task, x, y)
+	run, err := fitEval(ctx, o, spec, all, test)
 	if err != nil {
 		return nil, err
 	}
-	res.TrainSeconds = seconds
-	pred, err := m.Predict(tx)
-	if err != nil {
-		return nil, fmt.Errorf("train: predict test rows: %w", err)
+	m, fp := run.model, run.features
+	res := &Result{Model: o.Model, Task: run.task, Rows: run.rows, TestRows: test.Rows(), Features: run.width,
+		TrainSeconds: run.seconds, Metrics: run.metrics}
+	if run.task == features.Binary {
+		res.Positive, res.PositiveReason = fp.Positive(), fp.PositiveReason()
 	}
-	if res.Metrics, err = evaluate(task, ty, pred); err != nil {
-		return nil, fmt.Errorf("train: evaluate: %w", err)
+	if o.Group != "" {
+		if run.task != features.Binary {
+			return nil, errors.New("train: fairness by group needs a binary label")
+		}
+		groups, err := groupValues(test, o.Group)
+		if err != nil {
+			return nil, err
+		}
+		f, err := metrics.Fairness(run.testY, run.pred, groups, 0.5)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		res.Fairness = &f
+	}
+	if o.Folds > 0 {
+		if res.CrossValidation, err = crossValidate(ctx, o, spec, all); err != nil {
+			return nil, err
+		}
 	}
 	res.Importance = top(m.Importance(), 10)
 	if o.OutDir != "" {
@@ -182,6 +179,104 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// run is one fit and evaluation.
+type run struct {
+	model    model
+	features *features.Pipeline
+	task     string
+	rows     int
+	width    int
+	seconds  float64
+	testY    []float64
+	pred     []float64
+	metrics  map[string]float64
+}
+
+// fitEval fits the features on trainT, trains the model and evaluates it on
+// testT.
+func fitEval(ctx context.Context, o Options, spec features.FeatureSpec, trainT, testT *table.Table) (*run, error) {
+	fp, err := features.Fit(trainT, spec, nil)
+	if err != nil {
+		return nil, fmt.Errorf("train: features: %w", err)
+	}
+	x, err := fp.Transform(trainT)
+	if err != nil {
+		return nil, fmt.Errorf("train: transform training rows: %w", err)
+	}
+	y, _, err := fp.Label(trainT)
+	if err != nil {
+		return nil, fmt.Errorf("train: labels: %w", err)
+	}
+	tx, err := fp.Transform(testT)
+	if err != nil {
+		return nil, fmt.Errorf("train: transform test rows: %w", err)
+	}
+	ty, _, err := fp.Label(testT)
+	if err != nil {
+		return nil, fmt.Errorf("train: test labels: %w", err)
+	}
+	r := &run{features: fp, task: fp.Task(), rows: x.Rows(), width: len(x.Cols), testY: ty}
+	if r.model, r.seconds, err = fit(ctx, o, r.task, x, y); err != nil {
+		return nil, err
+	}
+	if r.pred, err = r.model.Predict(tx); err != nil {
+		return nil, fmt.Errorf("train: predict test rows: %w", err)
+	}
+	if r.metrics, err = evaluate(r.task, ty, r.pred); err != nil {
+		return nil, fmt.Errorf("train: evaluate: %w", err)
+	}
+	return r, nil
+}
+
+// crossValidate runs k-fold cross-validation on the training rows, fitting
+// the features afresh on every fold's training part, and summarises each
+// metric's mean and spread.
+func crossValidate(ctx context.Context, o Options, spec features.FeatureSpec, all *table.Table) (map[string]split.Summary, error) {
+	if o.Folds < 2 {
+		return nil, fmt.Errorf("train: cross-validation needs at least 2 folds, got %d", o.Folds)
+	}
+	y, err := rawLabels(all, o.Label)
+	if err != nil {
+		return nil, err
+	}
+	folds, err := split.KFold(y, o.Folds, true, o.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("train: folds: %w", err)
+	}
+	var results []map[string]float64
+	for i, f := range folds {
+		r, err := fitEval(ctx, o, spec, all.Subset(f[0]), all.Subset(f[1]))
+		if err != nil {
+			return nil, fmt.Errorf("train: fold %d: %w", i+1, err)
+		}
+		results = append(results, r.metrics)
+	}
+	sum, err := split.SummarizeFolds(results)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	return sum, nil
+}
+
+// groupValues reads a column's values as text for fairness metrics.
+func groupValues(t *table.Table, name string) ([]string, error) {
+	c := t.Column(name)
+	if c == nil {
+		return nil, fmt.Errorf("train: no group column %q", name)
+	}
+	out := make([]string, t.Rows())
+	for i := range out {
+		if v, ok := c.Text(i); ok {
+			out[i] = v
+		} else if c.Numeric() && !c.IsNull(i) {
+			out[i] = table.FormatNumber(c.Number(i))
+		} else {
+			out[i] = "(missing)"
+		}
+	}
+	return out, nil
 }
 
 // model is what the three model kinds share.

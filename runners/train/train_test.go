@@ -104,3 +104,21 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestFairnessAndCrossValidation(t *testing.T) {
+	res, err := Run(context.Background(), Options{Train: churn(t), Label: "churn", Model: "logistic", Group: "international_plan", Folds: 4, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Fairness
+	if f == nil || len(f.Groups) != 2 || f.DemographicParityDifference <= 0 || f.DisparateImpact <= 0 || f.DisparateImpact > 1 {
+		t.Fatalf("fairness = %+v", f)
+	}
+	cv := res.CrossValidation["roc_auc"]
+	if cv.N != 4 || cv.Mean < 0.75 || cv.Std <= 0 || cv.Min > cv.Mean || cv.Max < cv.Mean {
+		t.Fatalf("cross-validation roc_auc = %+v", cv)
+	}
+	if _, err := Run(context.Background(), Options{Train: churn(t), Label: "churn", Model: "logistic", Group: "nope"}); err == nil {
+		t.Fatal("an unknown group column was accepted")
+	}
+}
