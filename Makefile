@@ -6,7 +6,7 @@ PKGS      := ./...
 GOFLAGS   ?=
 export GOFLAGS
 
-.PHONY: help build test demo bench fmt lint golden fuzz clean
+.PHONY: help build test demo bench bench-train fmt lint golden fuzz clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +29,9 @@ demo: build ## validate, graph and compile examples/churn (the end-to-end demo)
 bench: ## benchmarks: validate+compile of the examples and 200 generated pipelines, against cue export
 	bash bench/go-bench.sh
 	bash bench/cue-export.sh
+
+bench-train: ## train our models and the peers on the same data (see BENCHMARKS.md)
+	bash bench/train/run.sh
 
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go')
