@@ -137,7 +137,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		test = all.Subset(te)
 		all = all.Subset(tr)
 	}
-	spec := features.FeatureSpec{Label: o.Label, Positive: o.Positive, Categorical: o.Categorical}
+	// One-hot keeps every category of an inferred category column (up to
+	// the native cap), as scikit-learn's OneHotEncoder does, rather than
+	// the spec transform's default of 32.
+	spec := features.FeatureSpec{Label: o.Label, Positive: o.Positive, Categorical: o.Categorical,
+		OnehotMaxCategories: features.DefaultNativeMaxCategories}
 	if o.Model != "gbdt" {
 		// Linear models and networks need numbers everywhere: impute
 		// missing numeric values with the median and standardise.

@@ -89,8 +89,13 @@ func (t *trainer) evalFeature(fi int, hist []ghPair, g, h float64) split {
 			}
 		}
 		t.catBuf[fi] = order
+		// Order categories by their regularised leaf weight G/(H+λ), as
+		// XGBoost does: λ pulls categories with little data toward the
+		// middle of the order instead of its ends, where they would be
+		// split off on noise.
+		lambda := t.p.Lambda
 		slices.SortFunc(order, func(a, b int32) int {
-			ra, rb := hs[a].g/hs[a].h, hs[b].g/hs[b].h
+			ra, rb := hs[a].g/(hs[a].h+lambda), hs[b].g/(hs[b].h+lambda)
 			switch {
 			case ra < rb:
 				return -1
