@@ -223,7 +223,7 @@ func TestTableOps(t *testing.T) {
 func TestChurn(t *testing.T) {
 	f, err := os.Open("../../../examples/churn/data/churn.csv")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	tb, err := ReadCSV(f, ReadOptions{})
