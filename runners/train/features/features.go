@@ -178,7 +178,7 @@ func (p *Pipeline) PositiveReason() string {
 	case ruleMinority:
 		return fmt.Sprintf("%q (the minority class in the training rows)", l.Positive)
 	default:
-		return fmt.Sprintf("%q (named %q)", l.Positive, l.Rule)
+		return fmt.Sprintf("%q (a class named %q is positive unless told otherwise)", l.Positive, l.Rule)
 	}
 }
 
