@@ -53,6 +53,7 @@ type ref struct {
 	D           int       `json:"d"`
 	Seed        uint64    `json:"seed"`
 	C           float64   `json:"C"`
+	L1Ratio     float64   `json:"l1_ratio"`
 	ClassWeight string    `json:"class_weight"`
 	Coef        []float64 `json:"coef"`
 	Intercept   float64   `json:"intercept"`
@@ -71,10 +72,13 @@ func TestScikitLearn(t *testing.T) {
 	}
 	for _, rf := range refs {
 		for _, solver := range []string{"lbfgs", "newton"} {
+			if rf.L1Ratio > 0 && solver == "newton" {
+				continue // an L1 part needs lbfgs (OWL-QN)
+			}
 			t.Run(rf.Name+"/"+solver, func(t *testing.T) {
 				x, y := dataset(rf.N, rf.D, rf.Seed)
 				p := DefaultParams()
-				p.C, p.Solver, p.Tol, p.MaxIter, p.ClassWeight = rf.C, solver, 1e-8, 1000, rf.ClassWeight
+				p.C, p.Solver, p.Tol, p.MaxIter, p.ClassWeight, p.L1Ratio = rf.C, solver, 1e-8, 1000, rf.ClassWeight, rf.L1Ratio
 				m, err := Train(context.Background(), x, y, p)
 				if err != nil {
 					t.Fatal(err)
@@ -83,6 +87,9 @@ func TestScikitLearn(t *testing.T) {
 					t.Errorf("did not converge in %d iterations", m.Iterations)
 				}
 				for j, want := range rf.Coef {
+					if want == 0 && m.Coef[j] != 0 {
+						t.Errorf("coef[%d] = %v; the L1 part should make it exactly 0, as scikit-learn's is", j, m.Coef[j])
+					}
 					if math.Abs(m.Coef[j]-want) > 1e-5*math.Max(1, math.Abs(want)) {
 						t.Errorf("coef[%d] = %.9f, scikit-learn %.9f", j, m.Coef[j], want)
 					}
@@ -166,6 +173,8 @@ func TestBadInput(t *testing.T) {
 		{"categorical", cat, []float64{0, 1, 0}, nil, "one-hot encode"},
 		{"C", x, y, func(p *Params) { p.C = 0 }, "C must be positive"},
 		{"solver", x, y, func(p *Params) { p.Solver = "sag" }, "unknown solver"},
+		{"l1 ratio", x, y, func(p *Params) { p.L1Ratio = 1.5 }, "l1Ratio must be between 0 and 1"},
+		{"l1 newton", x, y, func(p *Params) { p.L1Ratio, p.Solver = 0.5, "newton" }, "needs the lbfgs solver"},
 	}
 	for _, tt := range tests {
 		p := DefaultParams()

@@ -244,3 +244,136 @@ func maxAbs(a []float64) float64 {
 	}
 	return m
 }
+
+// l1Term is the L1 part of the objective at theta.
+func (pr *problem) l1Term(theta []float64) float64 {
+	s := 0.0
+	for j, c := range pr.l1 {
+		s += c * math.Abs(theta[j])
+	}
+	return s
+}
+
+// pseudoGradient writes the minimum-norm subgradient of the objective with
+// its L1 part into pg, given the smooth part's gradient.
+func (pr *problem) pseudoGradient(theta, grad, pg []float64) {
+	copy(pg, grad)
+	for j, c := range pr.l1 {
+		switch {
+		case theta[j] > 0:
+			pg[j] = grad[j] + c
+		case theta[j] < 0:
+			pg[j] = grad[j] - c
+		case grad[j]+c < 0:
+			pg[j] = grad[j] + c
+		case grad[j]-c > 0:
+			pg[j] = grad[j] - c
+		default:
+			pg[j] = 0
+		}
+	}
+}
+
+// owlqn minimises the objective with an L1 part by Orthant-Wise
+// Limited-memory Quasi-Newton (Andrew & Gao 2007): L-BFGS directions on the
+// pseudo-gradient, kept within the current orthant, with a projected
+// backtracking line search. It stops when the largest pseudo-gradient
+// component is at most tol.
+func owlqn(ctx context.Context, pr *problem, theta []float64, maxIter int, tol, total float64) (int, bool, error) {
+	const memory = 10
+	k := len(theta)
+	grad := make([]float64, k)
+	pg := make([]float64, k)
+	f := pr.eval(theta, grad, total) + pr.l1Term(theta)
+	var ss, ys [][]float64
+	var rhos []float64
+	dir := make([]float64, k)
+	next := make([]float64, k)
+	ngrad := make([]float64, k)
+	orthant := make([]float64, k)
+	alpha := make([]float64, memory)
+	for it := 1; it <= maxIter; it++ {
+		if err := ctx.Err(); err != nil {
+			return it - 1, false, err
+		}
+		pr.pseudoGradient(theta, grad, pg)
+		if maxAbs(pg) <= tol {
+			return it - 1, true, nil
+		}
+		copy(dir, pg)
+		for i := len(ss) - 1; i >= 0; i-- {
+			alpha[i] = rhos[i] * dot(ss[i], dir)
+			axpy(-alpha[i], ys[i], dir)
+		}
+		gamma := 1 / math.Max(norm(pg), 1e-12)
+		if n := len(ss); n > 0 {
+			gamma = dot(ss[n-1], ys[n-1]) / dot(ys[n-1], ys[n-1])
+		}
+		for i := range dir {
+			dir[i] *= gamma
+		}
+		for i := range ss {
+			b := rhos[i] * dot(ys[i], dir)
+			axpy(alpha[i]-b, ss[i], dir)
+		}
+		for i := range dir {
+			dir[i] = -dir[i]
+			// Keep the direction a descent direction of the pseudo-gradient
+			// coordinate by coordinate.
+			if dir[i]*pg[i] >= 0 {
+				dir[i] = 0
+			}
+		}
+		for j := range orthant {
+			switch {
+			case theta[j] != 0:
+				orthant[j] = math.Copysign(1, theta[j])
+			default:
+				orthant[j] = -math.Copysign(1, pg[j])
+				if pg[j] == 0 {
+					orthant[j] = 0
+				}
+			}
+		}
+		step, ok := 1.0, false
+		var fn float64
+		for range 60 {
+			for j := range next {
+				next[j] = theta[j] + step*dir[j]
+				if j < pr.d && next[j]*orthant[j] <= 0 {
+					next[j] = 0 // left the orthant: project onto it
+				}
+			}
+			fn = pr.eval(next, ngrad, total) + pr.l1Term(next)
+			decrease := 0.0
+			for j := range next {
+				decrease += pg[j] * (next[j] - theta[j])
+			}
+			if fn <= f+1e-4*decrease {
+				ok = true
+				break
+			}
+			step /= 2
+		}
+		if !ok {
+			return it, maxAbs(pg) <= tol*10, nil
+		}
+		s := make([]float64, k)
+		y := make([]float64, k)
+		for i := range s {
+			s[i] = next[i] - theta[i]
+			y[i] = ngrad[i] - grad[i]
+		}
+		if sy := dot(s, y); sy > 1e-12*dot(y, y) {
+			if len(ss) == memory {
+				ss, ys, rhos = ss[1:], ys[1:], rhos[1:]
+			}
+			ss, ys, rhos = append(ss, s), append(ys, y), append(rhos, 1/sy)
+		}
+		copy(theta, next)
+		copy(grad, ngrad)
+		f = fn
+	}
+	pr.pseudoGradient(theta, grad, pg)
+	return maxIter, maxAbs(pg) <= tol, nil
+}

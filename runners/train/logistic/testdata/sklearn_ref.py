@@ -28,14 +28,20 @@ def dataset(n, d, seed):
 
 
 out = []
-for name, n, d, seed, c, cw in [
-    ("small", 200, 3, 1, 1.0, None),
-    ("strong-l2", 500, 5, 2, 0.01, None),
-    ("balanced", 400, 4, 3, 1.0, "balanced"),
+for name, n, d, seed, c, cw, l1 in [
+    ("small", 200, 3, 1, 1.0, None, 0.0),
+    ("strong-l2", 500, 5, 2, 0.01, None, 0.0),
+    ("balanced", 400, 4, 3, 1.0, "balanced", 0.0),
+    ("elasticnet", 400, 5, 4, 0.05, None, 0.5),
+    ("lasso", 400, 6, 5, 0.02, None, 1.0),
 ]:
     x, y = dataset(n, d, seed)
-    m = LogisticRegression(C=c, tol=1e-12, max_iter=10000, class_weight=cw).fit(x, y)
-    out.append({"name": name, "n": n, "d": d, "seed": seed, "C": c,
+    if l1 > 0:
+        m = LogisticRegression(C=c, penalty="elasticnet", solver="saga", l1_ratio=l1,
+                               tol=1e-12, max_iter=1000000, class_weight=cw).fit(x, y)
+    else:
+        m = LogisticRegression(C=c, tol=1e-12, max_iter=10000, class_weight=cw).fit(x, y)
+    out.append({"name": name, "n": n, "d": d, "seed": seed, "C": c, "l1_ratio": l1,
                 "class_weight": cw or "", "coef": list(m.coef_[0]),
                 "intercept": float(m.intercept_[0])})
 print(json.dumps(out, indent=1))
