@@ -9,7 +9,7 @@ export GOFLAGS
 .PHONY: help build test demo bench bench-train fmt lint golden fuzz clean
 
 help: ## show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build the CLI to bin/slipway
 	$(GO) build -o $(BIN) ./cmd/slipway
