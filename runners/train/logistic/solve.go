@@ -10,16 +10,13 @@ import (
 // backtracking line search on the Armijo condition. It stops when the
 // largest gradient component is at most tol.
 func lbfgs(ctx context.Context, pr *problem, theta []float64, maxIter int, tol, total float64) (int, bool, error) {
-	const memory = 10
 	k := len(theta)
 	grad := make([]float64, k)
 	f := pr.eval(theta, grad, total)
-	var ss, ys [][]float64
-	var rhos []float64
+	h := newHistory(10)
 	dir := make([]float64, k)
 	next := make([]float64, k)
 	ngrad := make([]float64, k)
-	alpha := make([]float64, memory)
 	for it := 1; it <= maxIter; it++ {
 		if err := ctx.Err(); err != nil {
 			return it - 1, false, err
@@ -27,32 +24,11 @@ func lbfgs(ctx context.Context, pr *problem, theta []float64, maxIter int, tol, 
 		if maxAbs(grad) <= tol {
 			return it - 1, true, nil
 		}
-		// Two-loop recursion: dir = -H·grad.
-		copy(dir, grad)
-		for i := len(ss) - 1; i >= 0; i-- {
-			alpha[i] = rhos[i] * dot(ss[i], dir)
-			axpy(-alpha[i], ys[i], dir)
-		}
-		gamma := 1.0
-		if n := len(ss); n > 0 {
-			gamma = dot(ss[n-1], ys[n-1]) / dot(ys[n-1], ys[n-1])
-		} else {
-			gamma = 1 / math.Max(norm(grad), 1e-12)
-		}
-		for i := range dir {
-			dir[i] *= gamma
-		}
-		for i := range ss {
-			b := rhos[i] * dot(ys[i], dir)
-			axpy(alpha[i]-b, ss[i], dir)
-		}
-		for i := range dir {
-			dir[i] = -dir[i]
-		}
+		h.direction(grad, dir)
 		slope := dot(grad, dir)
 		if slope >= 0 {
 			// Not a descent direction: restart from steepest descent.
-			ss, ys, rhos = ss[:0], ys[:0], rhos[:0]
+			h.reset()
 			for i := range dir {
 				dir[i] = -grad[i] / math.Max(norm(grad), 1e-12)
 			}
@@ -69,17 +45,64 @@ func lbfgs(ctx context.Context, pr *problem, theta []float64, maxIter int, tol, 
 			s[i] = step * dir[i]
 			y[i] = ngrad[i] - grad[i]
 		}
-		if sy := dot(s, y); sy > 1e-12*dot(y, y) {
-			if len(ss) == memory {
-				ss, ys, rhos = ss[1:], ys[1:], rhos[1:]
-			}
-			ss, ys, rhos = append(ss, s), append(ys, y), append(rhos, 1/sy)
-		}
+		h.push(s, y)
 		copy(theta, next)
 		copy(grad, ngrad)
 		f = fn
 	}
 	return maxIter, maxAbs(grad) <= tol, nil
+}
+
+// history is L-BFGS's memory of the last steps s and gradient changes y.
+type history struct {
+	memory int
+	ss, ys [][]float64
+	rhos   []float64
+	alpha  []float64
+}
+
+func newHistory(memory int) *history {
+	return &history{memory: memory, alpha: make([]float64, memory)}
+}
+
+func (h *history) reset() { h.ss, h.ys, h.rhos = h.ss[:0], h.ys[:0], h.rhos[:0] }
+
+// direction writes −H·g into dir by the two-loop recursion, H the inverse
+// Hessian approximation (scaled by the newest pair's curvature, or by 1/‖g‖
+// before there is one).
+func (h *history) direction(g, dir []float64) {
+	copy(dir, g)
+	for i := len(h.ss) - 1; i >= 0; i-- {
+		h.alpha[i] = h.rhos[i] * dot(h.ss[i], dir)
+		axpy(-h.alpha[i], h.ys[i], dir)
+	}
+	gamma := 1 / math.Max(norm(g), 1e-12)
+	if n := len(h.ss); n > 0 {
+		gamma = dot(h.ss[n-1], h.ys[n-1]) / dot(h.ys[n-1], h.ys[n-1])
+	}
+	for i := range dir {
+		dir[i] *= gamma
+	}
+	for i := range h.ss {
+		b := h.rhos[i] * dot(h.ys[i], dir)
+		axpy(h.alpha[i]-b, h.ss[i], dir)
+	}
+	for i := range dir {
+		dir[i] = -dir[i]
+	}
+}
+
+// push remembers a step when its curvature is positive, dropping the
+// oldest beyond the memory.
+func (h *history) push(s, y []float64) {
+	sy := dot(s, y)
+	if sy <= 1e-12*dot(y, y) {
+		return
+	}
+	if len(h.ss) == h.memory {
+		h.ss, h.ys, h.rhos = h.ss[1:], h.ys[1:], h.rhos[1:]
+	}
+	h.ss, h.ys, h.rhos = append(h.ss, s), append(h.ys, y), append(h.rhos, 1/sy)
 }
 
 // backtrack halves the step from 1 until the Armijo condition holds.
@@ -280,18 +303,15 @@ func (pr *problem) pseudoGradient(theta, grad, pg []float64) {
 // backtracking line search. It stops when the largest pseudo-gradient
 // component is at most tol.
 func owlqn(ctx context.Context, pr *problem, theta []float64, maxIter int, tol, total float64) (int, bool, error) {
-	const memory = 10
 	k := len(theta)
 	grad := make([]float64, k)
 	pg := make([]float64, k)
 	f := pr.eval(theta, grad, total) + pr.l1Term(theta)
-	var ss, ys [][]float64
-	var rhos []float64
+	h := newHistory(10)
 	dir := make([]float64, k)
 	next := make([]float64, k)
 	ngrad := make([]float64, k)
 	orthant := make([]float64, k)
-	alpha := make([]float64, memory)
 	for it := 1; it <= maxIter; it++ {
 		if err := ctx.Err(); err != nil {
 			return it - 1, false, err
@@ -300,24 +320,8 @@ func owlqn(ctx context.Context, pr *problem, theta []float64, maxIter int, tol, 
 		if maxAbs(pg) <= tol {
 			return it - 1, true, nil
 		}
-		copy(dir, pg)
-		for i := len(ss) - 1; i >= 0; i-- {
-			alpha[i] = rhos[i] * dot(ss[i], dir)
-			axpy(-alpha[i], ys[i], dir)
-		}
-		gamma := 1 / math.Max(norm(pg), 1e-12)
-		if n := len(ss); n > 0 {
-			gamma = dot(ss[n-1], ys[n-1]) / dot(ys[n-1], ys[n-1])
-		}
+		h.direction(pg, dir)
 		for i := range dir {
-			dir[i] *= gamma
-		}
-		for i := range ss {
-			b := rhos[i] * dot(ys[i], dir)
-			axpy(alpha[i]-b, ss[i], dir)
-		}
-		for i := range dir {
-			dir[i] = -dir[i]
 			// Keep the direction a descent direction of the pseudo-gradient
 			// coordinate by coordinate.
 			if dir[i]*pg[i] >= 0 {
@@ -364,12 +368,7 @@ func owlqn(ctx context.Context, pr *problem, theta []float64, maxIter int, tol, 
 			s[i] = next[i] - theta[i]
 			y[i] = ngrad[i] - grad[i]
 		}
-		if sy := dot(s, y); sy > 1e-12*dot(y, y) {
-			if len(ss) == memory {
-				ss, ys, rhos = ss[1:], ys[1:], rhos[1:]
-			}
-			ss, ys, rhos = append(ss, s), append(ys, y), append(rhos, 1/sy)
-		}
+		h.push(s, y)
 		copy(theta, next)
 		copy(grad, ngrad)
 		f = fn

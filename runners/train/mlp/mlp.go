@@ -318,22 +318,27 @@ func sigmoid(x float64) float64 {
 	return e / (1 + e)
 }
 
+// affine writes in·W + B into out.
+func (l *Layer) affine(in, out []float64) {
+	copy(out, l.B)
+	for i, v := range in {
+		if v == 0 {
+			continue
+		}
+		w := l.W[i*l.Out : (i+1)*l.Out]
+		for k, wk := range w {
+			out[k] += v * wk
+		}
+	}
+}
+
 // forward computes the output for one standardised row, using buf for the
 // activations.
 func (m *Model) forward(row []float64, acts [][]float64) float64 {
 	copy(acts[0], row)
 	for l, layer := range m.Layers {
-		in, out := acts[l], acts[l+1]
-		copy(out, layer.B)
-		for i, v := range in {
-			if v == 0 {
-				continue
-			}
-			w := layer.W[i*layer.Out : (i+1)*layer.Out]
-			for k, wk := range w {
-				out[k] += v * wk
-			}
-		}
+		out := acts[l+1]
+		layer.affine(acts[l], out)
 		if l+1 < len(m.Layers) {
 			for k, v := range out {
 				out[k] = m.activate(v)
@@ -500,17 +505,8 @@ func (t *trainer) step(rows, y []float64, batch []int, key uint64) float64 {
 					// Forward with dropout on hidden layers.
 					copy(acts[0], row)
 					for l, layer := range m.Layers {
-						in, out := acts[l], acts[l+1]
-						copy(out, layer.B)
-						for a, v := range in {
-							if v == 0 {
-								continue
-							}
-							w := layer.W[a*layer.Out : (a+1)*layer.Out]
-							for k, wk := range w {
-								out[k] += v * wk
-							}
-						}
+						out := acts[l+1]
+						layer.affine(acts[l], out)
 						if l+1 < len(m.Layers) {
 							keep := 1 - t.p.Dropout
 							for k, v := range out {
