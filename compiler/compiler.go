@@ -5,14 +5,18 @@
 package compiler
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"strings"
+
+	"cuelang.org/go/cue"
 
 	"github.com/slipway-ml/slipway/compiler/check"
 	"github.com/slipway-ml/slipway/compiler/diag"
@@ -74,7 +78,7 @@ func Compile(ctx context.Context, opts Options) (*Result, diag.Diagnostics) {
 	if vds := load.Validate(pkg); len(vds) > 0 {
 		return nil, append(ds, vds...).Sort()
 	}
-	s, err := spec.Decode(pkg.Value)
+	s, err := decodeSpec(pkg.Value)
 	if err != nil {
 		ds.Errorf(diag.Pos{File: pkg.Dir}, "", "compile", "%v", err)
 		return nil, ds
@@ -152,4 +156,22 @@ func rootOf(r string) string {
 		return "/"
 	}
 	return r
+}
+
+// decodeSpec decodes a validated, concrete #Spec value. It goes through the
+// value's JSON export, which is several times cheaper than decoding the
+// value field by field, and unknown fields are errors: the Go types must
+// follow the schema exactly.
+func decodeSpec(v cue.Value) (*spec.Spec, error) {
+	data, err := v.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("decode spec: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var s spec.Spec
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("decode spec: %w", err)
+	}
+	return &s, nil
 }

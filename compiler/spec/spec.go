@@ -1,15 +1,8 @@
 // Package spec holds the Go form of a validated Slipway spec: the structs
 // that the CUE schema's definitions decode into. Field names and JSON tags
-// follow the schema exactly; defaults have been applied by CUE.
+// follow the schema exactly; defaults have been applied by CUE. It is plain
+// data with no dependencies, so runners use its types without CUE.
 package spec
-
-import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-
-	"cuelang.org/go/cue"
-)
 
 // Spec is one CUE package: the pipelines it declares.
 type Spec struct {
@@ -354,22 +347,4 @@ type Retraining struct {
 type Notification struct {
 	Channel string `json:"channel"`
 	Secret  string `json:"secret"`
-}
-
-// Decode decodes a validated, concrete #Spec value. It goes through the
-// value's JSON export, which is several times cheaper than decoding the
-// value field by field, and unknown fields are errors: the Go types must
-// follow the schema exactly.
-func Decode(v cue.Value) (*Spec, error) {
-	data, err := v.MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("decode spec: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var s Spec
-	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("decode spec: %w", err)
-	}
-	return &s, nil
 }

@@ -53,6 +53,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/slipway-ml/slipway/compiler/spec"
 	"github.com/slipway-ml/slipway/runners/train/data"
 	"github.com/slipway-ml/slipway/runners/train/table"
 )
@@ -83,34 +84,10 @@ const (
 	DefaultHashBuckets = 1024
 )
 
-// Transform is one feature transform. Its fields are those of the spec's
-// transform (compiler/spec.Transform), so one converts with a conversion:
-// features.Transform(t).
-type Transform struct {
-	// Op is the transform: impute, standardize, minmax, log1p, clip,
-	// onehot, bucketize, hash or dateparts.
-	Op string `json:"op"`
-	// Strategy of impute: median (default), mean, mode or constant.
-	Strategy string `json:"strategy,omitempty"`
-	// Value is impute's constant: a number, string or bool.
-	Value any `json:"value,omitempty"`
-	// Min is clip's lower bound.
-	Min *float64 `json:"min,omitempty"`
-	// Max is clip's upper bound.
-	Max *float64 `json:"max,omitempty"`
-	// MaxCategories is onehot's column limit (default 32, at least 2).
-	MaxCategories int `json:"maxCategories,omitempty"`
-	// Unknown is what onehot does with an unseen category: ignore
-	// (default) or error.
-	Unknown string `json:"unknown,omitempty"`
-	// Boundaries are bucketize's strictly increasing edges.
-	Boundaries []float64 `json:"boundaries,omitempty"`
-	// Buckets is hash's bucket count (default 1024, 2 to 1048576).
-	Buckets int `json:"buckets,omitempty"`
-	// Parts are dateparts' parts: year, month, day, weekday, hour
-	// (default year, month, day, weekday).
-	Parts []string `json:"parts,omitempty"`
-}
+// Transform is one feature transform, as the spec writes it (op plus the
+// op's parameters; see the package comment for what each op does and its
+// defaults).
+type Transform = spec.Transform
 
 // FeatureSpec says how to turn a table into features and a label.
 type FeatureSpec struct {
