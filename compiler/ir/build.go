@@ -162,7 +162,7 @@ func buildPipeline(p *spec.Pipeline, lk Resolver, loc Locator) (*Pipeline, diag.
 
 	t := p.Training
 	feat := &Step{Name: "features", Kind: KindFeatures,
-		Params:  FeaturesParams{Features: p.Features, Task: t.Task, Split: t.Split, Seed: t.Seed},
+		Params:  FeaturesParams{Features: p.Features, Task: t.Task, Split: t.Split, Seed: t.Seed, Categorical: categorical(t)},
 		Outputs: []string{"features"}}
 	if p.Features.PII.Action == "pseudonymize" {
 		feat.Secrets = map[string]string{"SLIPWAY_PII_KEY": p.Features.PII.KeySecret}
@@ -532,4 +532,14 @@ func seconds(d string) int64 {
 		return 0
 	}
 	return int64(v / time.Second)
+}
+
+// categorical is how the features step encodes categorical columns for the
+// model: native integer codes for a gbdt that splits on them natively,
+// one-hot columns for every other model.
+func categorical(t spec.Training) string {
+	if t.Model == "gbdt" && (t.GBDT == nil || t.GBDT.Categorical != "onehot") {
+		return "native"
+	}
+	return "onehot"
 }

@@ -147,6 +147,9 @@ type FeaturesParams struct {
 	Task  string     `json:"task"`
 	Split spec.Split `json:"split"`
 	Seed  int64      `json:"seed"`
+	// Categorical is how categorical columns reach the model: "native"
+	// integer codes (gbdt) or "onehot" columns.
+	Categorical string `json:"categorical"`
 }
 
 // TrainParams are the parameters of a train step.

@@ -13,8 +13,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
-	"time"
 
 	"github.com/slipway-ml/slipway/backends/output"
 	"github.com/slipway-ml/slipway/runners/train/data"
@@ -22,7 +22,6 @@ import (
 	"github.com/slipway-ml/slipway/runners/train/gbdt"
 	"github.com/slipway-ml/slipway/runners/train/logistic"
 	"github.com/slipway-ml/slipway/runners/train/metrics"
-	"github.com/slipway-ml/slipway/runners/train/mlp"
 	"github.com/slipway-ml/slipway/runners/train/split"
 	"github.com/slipway-ml/slipway/runners/train/table"
 )
@@ -284,56 +283,33 @@ func groupValues(t *table.Table, name string) ([]string, error) {
 }
 
 // model is what the three model kinds share.
-type model interface {
-	Predict(*data.Matrix) ([]float64, error)
-	Importance() map[string]float64
-	MarshalBinary() ([]byte, error)
-}
+type model = Model
 
 func fit(ctx context.Context, o Options, task string, x *data.Matrix, y []float64) (model, float64, error) {
-	switch o.Model {
-	case "logistic":
-		if task != features.Binary {
-			return nil, 0, errors.New("train: logistic regression needs a binary label")
-		}
-		p := logistic.DefaultParams()
-		p.Threads = o.Threads
-		if err := setParams(&p, o.Set); err != nil {
-			return nil, 0, err
-		}
-		start := time.Now()
-		m, err := logistic.Train(ctx, x, y, p)
-		return m, time.Since(start).Seconds(), err
-	case "gbdt":
-		p := gbdt.DefaultParams()
-		p.Threads, p.Seed = o.Threads, int64(o.Seed)
-		if task == features.Regression {
-			p.Objective = gbdt.ObjectiveRegression
-		}
-		if err := setParams(&p, o.Set); err != nil {
-			return nil, 0, err
-		}
-		tx, ty, vx, vy, err := validation(x, y, o, p.EarlyStoppingRounds > 0)
-		if err != nil {
-			return nil, 0, err
-		}
-		start := time.Now()
-		m, err := gbdt.Train(ctx, tx, ty, vx, vy, p, o.Progress)
-		return m, time.Since(start).Seconds(), err
-	default:
-		p := mlp.DefaultParams()
-		p.Threads, p.Seed, p.Task = o.Threads, o.Seed, task
-		if err := setParams(&p, o.Set); err != nil {
-			return nil, 0, err
-		}
-		tx, ty, vx, vy, err := validation(x, y, o, true)
-		if err != nil {
-			return nil, 0, err
-		}
-		start := time.Now()
-		m, err := mlp.Train(ctx, tx, ty, vx, vy, p, o.Progress)
-		return m, time.Since(start).Seconds(), err
+	ms := ModelSpec{Model: o.Model, Seed: o.Seed, Threads: o.Threads, Progress: o.Progress}
+	p, err := ms.Params(task)
+	if err != nil {
+		return nil, 0, fmt.Errorf("train: %w", err)
 	}
+	// Apply the --set overrides to a copy of the typed parameters.
+	pv := reflect.New(reflect.TypeOf(p))
+	pv.Elem().Set(reflect.ValueOf(p))
+	if err := setParams(pv.Interface(), o.Set); err != nil {
+		return nil, 0, err
+	}
+	p = pv.Elem().Interface()
+	useValid := true
+	if g, ok := p.(gbdt.Params); ok {
+		useValid = g.EarlyStoppingRounds > 0
+	}
+	if _, ok := p.(logistic.Params); ok {
+		useValid = false
+	}
+	tx, ty, vx, vy, err := validation(x, y, o, useValid)
+	if err != nil {
+		return nil, 0, err
+	}
+	return trainParams(ctx, p, tx, ty, vx, vy, o.Progress)
 }
 
 // validation holds out ValidationFraction of the rows for early stopping
