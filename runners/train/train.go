@@ -64,6 +64,10 @@ type Options struct {
 	Folds int
 	// Progress, when set, is called as training advances.
 	Progress func(iteration int, trainLoss, validLoss float64)
+	// Threshold is the score at or above which a row is predicted
+	// positive for the confusion matrix and the threshold metrics
+	// (accuracy, precision, recall, f1). Default 0.5.
+	Threshold float64
 }
 
 // Result is what a training run reports.
@@ -85,6 +89,10 @@ type Result struct {
 	TrainSeconds float64 `json:"train_seconds"`
 	// Metrics on the test rows.
 	Metrics map[string]float64 `json:"metrics"`
+	// Threshold is the score at or above which a row is predicted
+	// positive; Confusion is the test rows' confusion matrix there.
+	Threshold float64            `json:"threshold,omitempty"`
+	Confusion *metrics.Confusion `json:"confusion,omitempty"`
 	// Fairness compares the groups of Options.Group on the test rows.
 	Fairness *metrics.FairnessReport `json:"fairness,omitempty"`
 	// CrossValidation summarises each metric over Options.Folds folds of
@@ -122,6 +130,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.ValidationFraction == 0 {
 		o.ValidationFraction = 0.1
 	}
+	if o.Threshold == 0 {
+		o.Threshold = metrics.DefaultThreshold
+	}
+	if !(o.Threshold > 0 && o.Threshold < 1) {
+		return nil, fmt.Errorf("train: threshold %v, want 0 < threshold < 1", o.Threshold)
+	}
 	all, test := o.Train, o.Test
 	if test == nil {
 		// Split the one table: stratify on the raw label text.
@@ -155,6 +169,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		TrainSeconds: run.seconds, Metrics: run.metrics}
 	if run.task == features.Binary {
 		res.Positive, res.PositiveReason = fp.Positive(), fp.PositiveReason()
+		br, err := metrics.BinaryAt(run.testY, run.pred, o.Threshold)
+		if err != nil {
+			return nil, fmt.Errorf("train: evaluate: %w", err)
+		}
+		// The threshold metrics at the chosen threshold.
+		for k, v := range br.Map() {
+			res.Metrics[k] = v
+		}
+		res.Threshold, res.Confusion = o.Threshold, &br.Confusion
 	}
 	if o.Group != "" {
 		if run.task != features.Binary {
@@ -164,7 +187,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		f, err := metrics.Fairness(run.testY, run.pred, groups, 0.5)
+		f, err := metrics.Fairness(run.testY, run.pred, groups, o.Threshold)
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}

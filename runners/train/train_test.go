@@ -122,3 +122,32 @@ func TestFairnessAndCrossValidation(t *testing.T) {
 		t.Fatal("an unknown group column was accepted")
 	}
 }
+
+// TestThreshold checks the confusion matrix against the threshold: a
+// higher threshold predicts fewer positives, the matrix counts every test
+// row, and the threshold metrics agree with it.
+func TestThreshold(t *testing.T) {
+	data := churn(t)
+	var prevPredicted = -1
+	for _, th := range []float64{0.9, 0.5, 0.1} {
+		res, err := Run(context.Background(), Options{Train: data, Label: "churn", Model: "logistic", Seed: 1, Threshold: th})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := res.Confusion
+		if c == nil || res.Threshold != th {
+			t.Fatalf("threshold %v: confusion %v, threshold %v", th, c, res.Threshold)
+		}
+		if c.TP+c.FP+c.TN+c.FN != res.TestRows {
+			t.Errorf("threshold %v: matrix counts %d rows, test rows %d", th, c.TP+c.FP+c.TN+c.FN, res.TestRows)
+		}
+		if got := float64(c.TP) / float64(c.TP+c.FN); got != res.Metrics["recall"] {
+			t.Errorf("threshold %v: recall %v, matrix says %v", th, res.Metrics["recall"], got)
+		}
+		predicted := c.TP + c.FP
+		if predicted < prevPredicted {
+			t.Errorf("threshold %v predicts %d positives, a higher one %d", th, predicted, prevPredicted)
+		}
+		prevPredicted = predicted
+	}
+}
