@@ -20,11 +20,12 @@ test: ## run every test (vet, gofmt check, unit, golden, CLI scripts, short fuzz
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 $(PKGS)
 
-demo: build ## validate, graph and compile examples/churn (the end-to-end demo)
+demo: build ## the churn example end to end: validate, compile every target, then train, evaluate and gate it locally
 	$(BIN) validate examples/churn
 	$(BIN) graph examples/churn --format mermaid
 	$(BIN) compile examples/churn --target all --out build/churn
 	@echo "demo: compiled examples/churn into build/churn"
+	$(BIN) run examples/churn
 
 bench: ## benchmarks: validate+compile of the examples and 200 generated pipelines, against cue export
 	bash bench/go-bench.sh
@@ -40,8 +41,8 @@ lint: ## go vet and gofmt check
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
-golden: ## rewrite the golden files from the current compiler output
-	$(GO) test -count=1 ./compiler/ ./backends/... -run Golden -update
+golden: ## rewrite the golden files (compiled targets, run report)
+	$(GO) test -count=1 ./compiler/ ./backends/argo ./backends/githubactions ./backends/helm ./backends/local ./runners/report ./runners/pipeline -run Golden -update
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $${FUZZTIME:-30s} ./compiler/

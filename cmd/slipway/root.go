@@ -135,6 +135,9 @@ files of the targets that run them. Targets in this build: ` + strings.Join(all.
 		a.initCommand(),
 		a.versionCommand(),
 		a.trainCommand(),
+		a.runCommand(),
+		a.stepCommand(),
+		a.lockCommand(),
 	)
 	return root
 }

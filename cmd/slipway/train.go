@@ -71,6 +71,12 @@ features and its metrics are written to that directory.`,
 			for _, k := range slices.Sorted(maps.Keys(res.Metrics)) {
 				fmt.Fprintf(a.stdout, "  %-22s %.6f\n", k, res.Metrics[k])
 			}
+			if c := res.Confusion; c != nil {
+				fmt.Fprintf(a.stdout, "confusion matrix at threshold %g (rows: actual, columns: predicted):\n", res.Threshold)
+				fmt.Fprintf(a.stdout, "  %-12s %10s %10s\n", "", "negative", "positive")
+				fmt.Fprintf(a.stdout, "  %-12s %10d %10d\n", "negative", c.TN, c.FP)
+				fmt.Fprintf(a.stdout, "  %-12s %10d %10d\n", "positive", c.FN, c.TP)
+			}
 			if fr := res.Fairness; fr != nil {
 				fmt.Fprintf(a.stdout, "fairness by %s (threshold %.2f):\n", o.Group, fr.Threshold)
 				fmt.Fprintf(a.stdout, "  %-30s %.6f\n  %-30s %.6f\n", "demographic_parity_difference", fr.DemographicParityDifference, "disparate_impact", fr.DisparateImpact)
@@ -110,6 +116,7 @@ features and its metrics are written to that directory.`,
 	f.StringVar(&o.OutDir, "out", "", "directory for the model, features and metrics")
 	f.StringVar(&o.Group, "group", "", "column whose groups the fairness metrics compare")
 	f.IntVar(&o.Folds, "cv", 0, "k-fold cross-validation on the training rows (k ≥ 2)")
+	f.Float64Var(&o.Threshold, "threshold", 0.5, "score at or above which a row is predicted positive (confusion matrix, accuracy, precision, recall, f1)")
 	return cmd
 }
 

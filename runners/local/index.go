@@ -159,8 +159,25 @@ func flatten(prefix string, v any, out map[string]string) {
 			flatten(p, e, out)
 		}
 	case []any:
-		b, _ := json.Marshal(v)
-		out[prefix] = string(b)
+		// Lists of named objects (gates, columns) are keyed by name, so
+		// that a change inside one names it.
+		named := len(v) > 0
+		for _, e := range v {
+			m, ok := e.(map[string]any)
+			if _, has := m["name"].(string); !ok || !has {
+				named = false
+				break
+			}
+		}
+		if !named {
+			b, _ := json.Marshal(v)
+			out[prefix] = string(b)
+			return
+		}
+		for _, e := range v {
+			m := e.(map[string]any)
+			flatten(fmt.Sprintf("%s[%s]", prefix, m["name"]), m, out)
+		}
 	default:
 		b, _ := json.Marshal(v)
 		out[prefix] = string(b)

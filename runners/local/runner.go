@@ -180,8 +180,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	for _, n := range o.Only {
-		if stepByName(p, n) == nil {
+		s := stepByName(p, n)
+		if s == nil {
 			return nil, fmt.Errorf("run: pipeline %s has no step %q", p.Name, n)
+		}
+		if _, ok := o.Executors[s.Kind]; !ok {
+			return nil, fmt.Errorf("run: step %s is a %s step, which the local runner does not run (%s)", s.ID, s.Kind, notRunReason(s.Kind))
 		}
 	}
 	if o.StateDir == "" {
