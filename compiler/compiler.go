@@ -42,6 +42,9 @@ type Options struct {
 	Policies []policy.Pack
 	// Lock overrides the lock read from Dir/slipway.lock when non-nil.
 	Lock *lock.Lock
+	// AllowUnpinned accepts remote dataset sources that neither the spec
+	// nor the lock pins (`slipway lock` compiles this way to pin them).
+	AllowUnpinned bool
 	// Path is the package directory relative to the repository root,
 	// slash-separated, as remote targets refer to it. Default: Dir.
 	Path string
@@ -100,6 +103,9 @@ func Compile(ctx context.Context, opts Options) (*Result, diag.Diagnostics) {
 		var lds diag.Diagnostics
 		lk, lds = lock.Read(opts.FS, opts.Dir, rootOf(opts.Root))
 		ds = append(ds, lds...)
+	}
+	if !opts.AllowUnpinned {
+		ds = append(ds, check.Pinned(s, pkg.Positions, lk.DatasetDigest)...)
 	}
 	p := opts.Path
 	if p == "" {

@@ -54,6 +54,11 @@ func (p *policyFlag) packs() ([]policy.Pack, error) {
 
 // compileDir compiles the package in dir.
 func (a *app) compileDir(ctx context.Context, dir string, pf *policyFlag) (*compiler.Result, diag.Diagnostics, error) {
+	return a.compileDirWith(ctx, dir, pf, compiler.Options{})
+}
+
+// compileDirWith compiles the package in dir with extra options.
+func (a *app) compileDirWith(ctx context.Context, dir string, pf *policyFlag, extra compiler.Options) (*compiler.Result, diag.Diagnostics, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, nil, usagef("%s: %v", dir, err)
@@ -70,7 +75,8 @@ func (a *app) compileDir(ctx context.Context, dir string, pf *policyFlag) (*comp
 		return nil, nil, err
 	}
 	tuneGC()
-	res, ds := compiler.Compile(ctx, compiler.Options{FS: os.DirFS(abs), Dir: ".", Root: abs, Policies: packs, Path: repoPath(abs)})
+	res, ds := compiler.Compile(ctx, compiler.Options{FS: os.DirFS(abs), Dir: ".", Root: abs, Policies: packs, Path: repoPath(abs),
+		AllowUnpinned: extra.AllowUnpinned})
 	return res, ds, nil
 }
 

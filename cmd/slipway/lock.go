@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/compiler"
 	"github.com/slipway-ml/slipway/runners/pipeline"
 )
 
@@ -26,7 +27,7 @@ Local files are not locked: the compiler digests them by content.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			res, ds, err := a.compileDir(cmd.Context(), dir, pf)
+			res, ds, err := a.compileDirWith(cmd.Context(), dir, pf, compiler.Options{AllowUnpinned: true})
 			if err != nil {
 				return err
 			}

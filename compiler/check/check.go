@@ -45,6 +45,26 @@ func Check(s *spec.Spec, loc Locator) diag.Diagnostics {
 	return c.ds.Sort()
 }
 
+// Pinned reports every remote dataset source that neither its sha256 nor
+// the lock pins: runs and compiled targets must read exactly known
+// content. locked returns the lock's digest of a pipeline's dataset.
+func Pinned(s *spec.Spec, loc Locator, locked func(pipeline, dataset string) string) diag.Diagnostics {
+	c := &checker{loc: loc}
+	for _, name := range sortedKeys(s.Pipelines) {
+		p := s.Pipelines[name]
+		for _, dn := range sortedKeys(p.Datasets) {
+			d := p.Datasets[dn]
+			src, err := ParseSource(d.Source)
+			if err != nil || src.Local || d.SHA256 != "" || locked(name, dn) != "" {
+				continue
+			}
+			c.errorf(cuePath{"pipelines", name, "datasets", dn, "source"}, RuleSource,
+				"remote source %q needs a sha256 checksum (run `slipway lock` or set sha256)", d.Source)
+		}
+	}
+	return c.ds.Sort()
+}
+
 type checker struct {
 	loc Locator
 	ds  diag.Diagnostics
@@ -157,11 +177,9 @@ func (c *checker) container(p cuePath, ct spec.Container) {
 }
 
 func (c *checker) dataset(p cuePath, d *spec.Dataset) {
-	src, err := ParseSource(d.Source)
+	_, err := ParseSource(d.Source)
 	if err != nil {
 		c.errorf(p.with("source"), RuleSource, "%v", err)
-	} else if !src.Local && d.SHA256 == "" {
-		c.errorf(p.with("source"), RuleSource, "remote source %q needs a sha256 checksum (run `slipway lock` or set sha256)", d.Source)
 	}
 	for _, name := range sortedKeys(d.Columns) {
 		col := d.Columns[name]

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/compiler"
+	"github.com/slipway-ml/slipway/runners/dataset"
 	"github.com/slipway-ml/slipway/runners/fetch"
 	"github.com/slipway-ml/slipway/runners/local"
 	"github.com/slipway-ml/slipway/runners/report"
@@ -32,7 +33,12 @@ var update = flag.Bool("update", false, "rewrite testdata/golden")
 // compileDir compiles the package in dir.
 func compileDir(t *testing.T, dir string) *compiler.Result {
 	t.Helper()
-	res, ds := compiler.Compile(context.Background(), compiler.Options{FS: os.DirFS(dir), Dir: ".", Root: dir, Policies: nil})
+	return compileWith(t, dir, false)
+}
+
+func compileWith(t *testing.T, dir string, unpinned bool) *compiler.Result {
+	t.Helper()
+	res, ds := compiler.Compile(context.Background(), compiler.Options{FS: os.DirFS(dir), Dir: ".", Root: dir, AllowUnpinned: unpinned})
 	if res == nil {
 		t.Fatalf("compile %s: %v", dir, ds)
 	}
@@ -180,7 +186,7 @@ func goodCSV() string {
 	b.WriteString("x,n,g,y\n")
 	for i := range 40 {
 		y, g := "no", "a"
-		if i%3 == 0 {
+		if i%7 >= 4 {
 			y = "yes"
 		}
 		if i%2 == 0 {
@@ -363,5 +369,176 @@ func TestGateFailure(t *testing.T) {
 		if g.Name == "auc" && (g.Passed || g.Champion == nil || *g.Champion != 0.999 || math.IsNaN(g.Value)) {
 			t.Errorf("auc gate in the report: %+v", g)
 		}
+	}
+}
+
+// writePackage writes a pipeline package: the spec (from the template
+// spec) and its data file.
+func writePackage(t *testing.T, source, shaLine, expect string, files map[string][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bad.cue"), fmt.Appendf(nil, spec, source, shaLine, expect), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range files {
+		_ = os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestFormats runs the same rows as CSV, JSON Lines and Parquet: each
+// trains the same model.
+func TestFormats(t *testing.T) {
+	csv := goodCSV()
+	tbl, err := dataset.Read(strings.NewReader(csv), "csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jsonl strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(csv), "\n")[1:] {
+		f := strings.Split(line, ",")
+		fmt.Fprintf(&jsonl, `{"x": %s, "n": %s, "g": %q, "y": %q}`+"\n", f[0], f[1], f[2], f[3])
+	}
+	pq := filepath.Join(t.TempDir(), "d.parquet")
+	if err := dataset.WriteParquetFile(pq, tbl); err != nil {
+		t.Fatal(err)
+	}
+	pqb, _ := os.ReadFile(pq)
+	var aucs []float64
+	for _, f := range []struct {
+		format string
+		data   []byte
+	}{{"csv", []byte(csv)}, {"jsonl", []byte(jsonl.String())}, {"parquet", pqb}} {
+		dir := writePackage(t, "data/d."+f.format, fmt.Sprintf("format: %q", f.format), "", map[string][]byte{"data/d." + f.format: f.data})
+		out, err := Run(context.Background(), Options{Compiled: compileDir(t, dir), StateDir: t.TempDir()})
+		if err != nil || out.Err() != nil {
+			t.Fatalf("%s: %v %v", f.format, err, out.Err())
+		}
+		if out.Report.DataChecks[0].Rows != 40 {
+			t.Errorf("%s: %d rows", f.format, out.Report.DataChecks[0].Rows)
+		}
+		aucs = append(aucs, out.Report.Metrics["roc_auc"])
+	}
+	if aucs[0] != aucs[1] || aucs[0] != aucs[2] {
+		t.Errorf("roc_auc by format (csv, jsonl, parquet): %v", aucs)
+	}
+}
+
+// TestPII checks that a pseudonymized column reaches the features data
+// only as keyed pseudonyms, and that a dropped one does not reach it, nor
+// the logs or the report.
+func TestPII(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("email,x,n,g,y\n")
+	for i, line := range strings.Split(strings.TrimSpace(goodCSV()), "\n")[1:] {
+		fmt.Fprintf(&b, "person%d@example.com,%s\n", i, line)
+	}
+	for _, action := range []string{"drop", "pseudonymize"} {
+		t.Run(action, func(t *testing.T) {
+			dir := writePackage(t, "data/d.csv", "", "", map[string][]byte{"data/d.csv": []byte(b.String())})
+			cue := filepath.Join(dir, "bad.cue")
+			src, _ := os.ReadFile(cue)
+			src = bytes.Replace(src, []byte("columns: {\n"), []byte("columns: {\n\t\t\temail: {type: \"string\", pii: true, unique: true}\n"), 1)
+			pii := `features: {dataset: "d", label: "y", positive: "yes", pii: {action: "drop"}}`
+			if action == "pseudonymize" {
+				pii = `features: {dataset: "d", label: "y", positive: "yes", drop: ["email"], pii: {action: "pseudonymize", keySecret: "PII_KEY"}}`
+			}
+			src = bytes.Replace(src, []byte(`features: {dataset: "d", label: "y", positive: "yes"}`), []byte(pii), 1)
+			if err := os.WriteFile(cue, src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			env := func(k string) string {
+				if k == "PII_KEY" {
+					return "a-key-of-at-least-sixteen-bytes"
+				}
+				return ""
+			}
+			state := t.TempDir()
+			out, err := Run(context.Background(), Options{Compiled: compileDir(t, dir), StateDir: state, Getenv: env})
+			if err != nil || out.Err() != nil {
+				t.Fatalf("%v %v", err, out.Err())
+			}
+			feats := out.Run.Step("features").Outputs["features"]
+			tbl, err := dataset.ReadFile(filepath.Join(feats, "data.parquet"), "parquet", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			col := tbl.Column("email")
+			if action == "drop" && col != nil {
+				t.Fatal("the dropped pii column reached the features data")
+			}
+			if action == "pseudonymize" {
+				if col == nil {
+					t.Fatal("the pseudonymized column is missing")
+				}
+				v, _ := col.Text(0)
+				if strings.Contains(v, "@") || len(v) != 32 {
+					t.Errorf("pseudonym %q", v)
+				}
+			}
+			// No raw value in the run's logs and reports.
+			ents, _ := os.ReadDir(out.Run.RunDir)
+			for _, e := range ents {
+				data, _ := os.ReadFile(filepath.Join(out.Run.RunDir, e.Name()))
+				if bytes.Contains(data, []byte("@example.com")) {
+					t.Errorf("%s holds a raw pii value", e.Name())
+				}
+			}
+		})
+	}
+	// Pseudonymizing without the key fails before anything sees the data.
+	dir := writePackage(t, "data/d.csv", "", "", map[string][]byte{"data/d.csv": []byte(b.String())})
+	cue := filepath.Join(dir, "bad.cue")
+	src, _ := os.ReadFile(cue)
+	src = bytes.Replace(src, []byte("columns: {\n"), []byte("columns: {\n\t\t\temail: {type: \"string\", pii: true}\n"), 1)
+	src = bytes.Replace(src, []byte(`features: {dataset: "d", label: "y", positive: "yes"}`), []byte(`features: {dataset: "d", label: "y", positive: "yes", drop: ["email"], pii: {action: "pseudonymize", keySecret: "PII_KEY"}}`), 1)
+	_ = os.WriteFile(cue, src, 0o644)
+	out, err := Run(context.Background(), Options{Compiled: compileDir(t, dir), StateDir: t.TempDir(), Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Err() == nil || !strings.Contains(out.Err().Error(), "PII_KEY") {
+		t.Errorf("missing key: %v", out.Err())
+	}
+}
+
+// TestLockRemote pins an unpinned https source with Lock, then runs it.
+func TestLockRemote(t *testing.T) {
+	data := []byte(goodCSV())
+	hits := 0
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		_, _ = w.Write(data)
+	}))
+	defer srv.Close()
+	fopts := []fetch.Option{fetch.WithHTTPClient(srv.Client()), fetch.WithPrivateNetworks(true)}
+	dir := writePackage(t, srv.URL+"/d.csv", "", "", nil)
+	// Unpinned, the source is refused by the compiler (see the corpus)
+	// and by the fetcher, before anything is fetched.
+	state := t.TempDir()
+	out, err := Run(context.Background(), Options{Compiled: compileWith(t, dir, true), StateDir: state, FetchOptions: fopts})
+	if err != nil || out.Err() == nil || hits != 0 {
+		t.Fatalf("an unpinned remote source ran: %v %v, %d requests", err, out.Err(), hits)
+	}
+	changes, err := Lock(context.Background(), LockOptions{Compiled: compileWith(t, dir, true), StateDir: state, FetchOptions: fopts})
+	if err != nil || len(changes) != 1 || changes[0].New != sha(data) {
+		t.Fatalf("lock: %+v %v", changes, err)
+	}
+	if again, err := Lock(context.Background(), LockOptions{Compiled: compileWith(t, dir, true), StateDir: state, FetchOptions: fopts}); err != nil || len(again) != 0 {
+		t.Fatalf("second lock: %+v %v", again, err)
+	}
+	before := hits
+	out, err = Run(context.Background(), Options{Compiled: compileDir(t, dir), StateDir: state, FetchOptions: fopts})
+	if err != nil || out.Err() != nil {
+		t.Fatalf("pinned run: %v %v", err, out.Err())
+	}
+	if hits != before {
+		t.Errorf("the locked source was fetched again (%d requests); the data cache holds it", hits-before)
+	}
+	if got := out.Report.Lineage.Datasets[0].SHA256; got != sha(data) {
+		t.Errorf("lineage sha256 %s", got)
 	}
 }
