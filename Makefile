@@ -6,7 +6,7 @@ PKGS      := ./...
 GOFLAGS   ?=
 export GOFLAGS
 
-.PHONY: help build test demo bench bench-train fmt lint golden fuzz clean
+.PHONY: help build test demo bench bench-train fmt lint golden fuzz clean interop
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,6 +49,10 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s} ./compiler/lock/
 	$(GO) test -run '^$$' -fuzz FuzzParseCron -fuzztime $${FUZZTIME:-30s} ./compiler/check/
 	$(GO) test -run '^$$' -fuzz FuzzParseSource -fuzztime $${FUZZTIME:-30s} ./compiler/check/
+
+interop: ## build cosign v3.1.2 (pinned in tools.mod) into bin/cosign and test our signatures against it
+	$(GO) build -modfile=tools.mod -o bin/cosign github.com/sigstore/cosign/v3/cmd/cosign
+	COSIGN=$(abspath bin/cosign) $(GO) test -count=1 -tags interop -run Cosign ./runners/signing/
 
 clean: ## remove build outputs
 	rm -rf bin build
