@@ -138,6 +138,7 @@ files of the targets that run them. Targets in this build: ` + strings.Join(all.
 		a.runCommand(),
 		a.stepCommand(),
 		a.lockCommand(),
+		a.keysCommand(),
 	)
 	return root
 }
