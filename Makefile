@@ -11,8 +11,8 @@ export GOFLAGS
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## build the CLI to bin/slipway
-	$(GO) build -o $(BIN) ./cmd/slipway
+build: ## build the CLI to bin/slipway (static, so `slipway image build` can put it in the runtime image)
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/slipway
 
 test: ## run every test (vet, gofmt check, unit, golden, CLI scripts, short fuzz seeds)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

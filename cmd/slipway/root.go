@@ -139,6 +139,7 @@ files of the targets that run them. Targets in this build: ` + strings.Join(all.
 		a.stepCommand(),
 		a.lockCommand(),
 		a.keysCommand(),
+		a.imageCommand(),
 	)
 	return root
 }
