@@ -90,6 +90,10 @@ func (b *builder) add(s *Step, origin []string, inputs []string, after ...string
 	if s.Image == "" {
 		s.Image = b.p.Image
 		s.Command = []string{"slipway", "step", b.p.Name, s.Name}
+		if s.Kind == KindPackage {
+			// Remotely, the package step publishes to the repository.
+			s.Command = append(s.Command, "--push")
+		}
 	}
 	if s.Resources.CPU == "" {
 		s.Resources = defaultResources
@@ -205,7 +209,7 @@ func buildPipeline(p *spec.Pipeline, lk Resolver, loc Locator) (*Pipeline, diag.
 				pkg.Secrets["SLIPWAY_SIGNING_PASSWORD"] = a.Signing.PasswordSecret
 			}
 		}
-		b.add(pkg, at("artifact"), []string{"model", "evaluation"})
+		b.add(pkg, at("artifact"), []string{"evaluation", "features", "model"})
 		release = []string{"package"}
 	}
 

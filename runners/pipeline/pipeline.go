@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,85 +111,42 @@ func Build(res *local.Result, p *ir.Pipeline, version, dir string) *report.Repor
 		r.Lineage.SpecDigest = p.SpecDigest
 	}
 	r.Lineage.GitCommit, r.Lineage.GitDirty = gitState(dir)
-	rows := map[string]int{}
 	for _, s := range res.Steps {
 		r.Steps = append(r.Steps, report.Step{ID: s.ID, Kind: string(s.Kind), Status: string(s.Status), CacheKey: s.Key,
 			Reason: s.Reason, Seconds: s.Seconds, Attempts: s.Attempts, Log: s.Log})
 	}
-	// Data checks are written to the run directory whether they pass or
-	// not (a failed check fails its step, which keeps no outputs).
-	for _, s := range res.Steps {
-		if s.Kind != ir.KindValidate {
-			continue
-		}
-		var dc report.DataChecks
-		if readJSON(filepath.Join(res.RunDir, "checks-"+datasetOf(s.Name)+".json"), &dc) == nil {
-			r.DataChecks = append(r.DataChecks, dc)
-			rows[dc.Dataset] = dc.Rows
-		}
-	}
+	d := steps.Dirs{Run: res.RunDir}
+	var train *local.StepResult
 	for _, s := range res.Steps {
 		switch s.Kind {
-		case ir.KindFetch:
-			var src steps.Source
-			for _, d := range s.Outputs {
-				if readJSON(filepath.Join(d, "source.json"), &src) == nil {
-					r.Lineage.Datasets = append(r.Lineage.Datasets, report.DatasetLineage{Name: src.Dataset, Source: src.Source,
-						SHA256: src.SHA256, Rows: rows[src.Dataset]})
-				}
-			}
 		case ir.KindTrain:
-			var info steps.TrainInfo
-			if d, ok := s.Outputs["model"]; ok && readJSON(filepath.Join(d, "train.json"), &info) == nil {
-				r.Model = &report.Model{Kind: info.Model, Task: info.Task, Positive: info.Positive, Rows: info.Rows,
-					Features: info.Features, TrainSeconds: s.ProducedSeconds, Params: asMap(info.Params), Device: info.Device}
-				for _, imp := range info.Importance[:min(len(info.Importance), 20)] {
-					r.Importance = append(r.Importance, report.Importance{Feature: imp.Feature, Value: imp.Value})
-				}
-				r.CrossValidation = info.CrossValidation
-			}
+			d.Model, train = s.Outputs["model"], s
 		case ir.KindEvaluate:
-			var ev steps.Evaluation
-			if d, ok := s.Outputs["evaluation"]; ok && readJSON(filepath.Join(d, "evaluation.json"), &ev) == nil {
-				addEvaluation(r, &ev)
-			}
+			d.Evaluation = s.Outputs["evaluation"]
 		}
 	}
-	var gates []steps.GateResult
-	if readJSON(filepath.Join(res.RunDir, "gates.json"), &gates) == nil {
-		for _, g := range gates {
-			rg := report.Gate{Name: g.Name, Metric: g.Metric, Min: g.Min, Max: g.Max, MaxRegression: g.MaxRegression,
-				Champion: g.Champion, LowerIsBetter: steps.LowerIsBetter(g.Metric), Passed: g.Passed, Message: g.Message}
-			rg.Value = math.NaN()
-			if g.Value != nil {
-				rg.Value = *g.Value
+	steps.FillReport(r, d)
+	if r.Model != nil && train != nil {
+		r.Model.TrainSeconds = train.ProducedSeconds
+	}
+	rows := map[string]int{}
+	for _, dc := range r.DataChecks {
+		rows[dc.Dataset] = dc.Rows
+	}
+	for _, s := range res.Steps {
+		if s.Kind != ir.KindFetch {
+			continue
+		}
+		var src steps.Source
+		for _, dir := range s.Outputs {
+			if readJSON(filepath.Join(dir, "source.json"), &src) == nil {
+				r.Lineage.Datasets = append(r.Lineage.Datasets, report.DatasetLineage{Name: src.Dataset, Source: src.Source,
+					SHA256: src.SHA256, Rows: rows[src.Dataset]})
 			}
-			r.Gates = append(r.Gates, rg)
 		}
 	}
 	slices.SortFunc(r.Lineage.Datasets, func(a, b report.DatasetLineage) int { return compareStrings(a.Name, b.Name) })
 	return r
-}
-
-func addEvaluation(r *report.Report, ev *steps.Evaluation) {
-	se := ev.Splits["test"]
-	if se == nil {
-		return
-	}
-	r.Metrics = se.Metrics
-	if r.Model != nil {
-		r.Model.TestRows = se.Rows
-	}
-	if len(se.ROC) > 0 || len(se.PR) > 0 {
-		r.Curves = &report.Curves{ROC: se.ROC, PR: se.PR}
-	}
-	if c := se.Confusion; c != nil {
-		r.Confusion = &report.Confusion{Threshold: ev.Threshold, TP: c.TP, FP: c.FP, TN: c.TN, FN: c.FN}
-	}
-	for _, g := range sortedKeys(se.Fairness) {
-		r.Fairness = report.NewFairness(g, *se.Fairness[g])
-		break
-	}
 }
 
 // gitState returns the commit checked out in the repository holding dir
@@ -211,26 +167,6 @@ func gitState(dir string) (string, bool) {
 		}
 	}
 	return head.Hash().String(), dirty
-}
-
-// datasetOf names the dataset of a validate step ("validate-customers").
-func datasetOf(step string) string {
-	const prefix = "validate-"
-	if len(step) > len(prefix) && step[:len(prefix)] == prefix {
-		return step[len(prefix):]
-	}
-	return step
-}
-
-func asMap(v any) map[string]any {
-	m := map[string]any{}
-	if v == nil {
-		return m
-	}
-	if mm, ok := v.(map[string]any); ok {
-		return mm
-	}
-	return m
 }
 
 func readJSON(path string, v any) error {
