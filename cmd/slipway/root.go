@@ -140,6 +140,8 @@ files of the targets that run them. Targets in this build: ` + strings.Join(all.
 		a.lockCommand(),
 		a.keysCommand(),
 		a.imageCommand(),
+		a.modelCommand(),
+		a.registryCommand(),
 	)
 	return root
 }

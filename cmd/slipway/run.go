@@ -23,6 +23,8 @@ type runFlags struct {
 	stateDir string
 	jobs     int
 	noCache  bool
+	push     bool
+	registry string
 	pf       policyFlag
 }
 
@@ -33,6 +35,8 @@ func (f *runFlags) add(cmd *cobra.Command, withPipeline bool) {
 	cmd.Flags().StringVar(&f.stateDir, "state-dir", ".slipway", "directory of the cache, the run logs and the reports")
 	cmd.Flags().IntVarP(&f.jobs, "jobs", "j", 0, "steps to run at once (default: the number of cores)")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "run every step even when its outputs are cached")
+	cmd.Flags().BoolVar(&f.push, "push", false, "push the packed model and its signature to the spec's artifact.repository")
+	cmd.Flags().StringVar(&f.registry, "registry", "", "push to this registry host instead of the repository's (implies --push), e.g. 127.0.0.1:5000")
 	cmd.Flags().StringSliceVar(&f.pf.names, "policy", f.pf.names, f.pf.usage())
 }
 
@@ -112,7 +116,7 @@ func (a *app) run(ctx context.Context, dir string, f *runFlags, only []string) e
 	defer stop()
 	pr := newProgress(a.stderr, a.json)
 	out, err := pipeline.Run(ctx, pipeline.Options{Compiled: res, Pipeline: f.pipeline, StateDir: f.stateDir,
-		Jobs: f.jobs, NoCache: f.noCache, Only: only, Events: pr.event})
+		Jobs: f.jobs, NoCache: f.noCache, Only: only, Events: pr.event, Push: f.push, Registry: f.registry})
 	pr.close()
 	if err != nil {
 		return runnerError(err)
@@ -141,7 +145,7 @@ func (a *app) printRun(res *compiler.Result, out *pipeline.Outcome) error {
 	run := out.Run
 	if a.json {
 		_ = a.writeJSON(map[string]any{"runId": run.RunID, "pipeline": run.Pipeline, "status": run.Status, "error": run.Error,
-			"steps": run.Steps, "gates": out.Report.Gates, "metrics": out.Report.Metrics,
+			"steps": run.Steps, "gates": out.Report.Gates, "metrics": out.Report.Metrics, "model": out.Published,
 			"report": map[string]string{"html": rel(out.ReportHTML), "json": rel(out.ReportJSON)}})
 	} else {
 		fmt.Fprintf(a.stdout, "run %s of %s: %s\n", run.RunID, run.Pipeline, strings.ReplaceAll(run.Status, "_", " "))
@@ -152,6 +156,16 @@ func (a *app) printRun(res *compiler.Result, out *pipeline.Outcome) error {
 			}
 			fmt.Fprintf(a.stdout, "  gate %-24s %s  %s\n", g.Name, mark, g.Message)
 		}
+		if p := out.Published; p != nil {
+			signed := "signed"
+			if !p.Signed {
+				signed = "NOT signed: " + p.Note
+			}
+			fmt.Fprintf(a.stdout, "  model %s@%s (%s)\n", p.Name, p.Digest, signed)
+			if p.Pushed != "" {
+				fmt.Fprintf(a.stdout, "  pushed %s\n", p.Pushed)
+			}
+		}
 		var later []string
 		for _, st := range run.Steps {
 			if st.Status == local.StatusNotRun && st.Reason != "not selected" {
@@ -159,7 +173,7 @@ func (a *app) printRun(res *compiler.Result, out *pipeline.Outcome) error {
 			}
 		}
 		if len(later) > 0 {
-			fmt.Fprintf(a.stdout, "  not run here: %s (packaging, deployment and monitoring run in `slipway apply` and beside the model)\n", strings.Join(later, ", "))
+			fmt.Fprintf(a.stdout, "  not run here: %s (deployment runs in `slipway apply`, monitoring beside the deployed model)\n", strings.Join(later, ", "))
 		}
 		if run.Err != nil {
 			fmt.Fprintf(a.stdout, "error: %s\n", run.Error)

@@ -48,6 +48,10 @@ type Options struct {
 	FetchOptions []steps.FetchOption
 	// RetryDelay is the first wait before a retry. Default 1s.
 	RetryDelay time.Duration
+	// Push publishes packed models and their signatures to the spec's
+	// artifact.repository; Registry replaces its host (a local registry).
+	Push     bool
+	Registry string
 }
 
 // Outcome is a finished run.
@@ -58,6 +62,9 @@ type Outcome struct {
 	Report *report.Report
 	// ReportHTML and ReportJSON are the report files' paths.
 	ReportHTML, ReportJSON string
+	// Published says what the package step packed, signed and pushed; nil
+	// when it did not run.
+	Published *steps.Published
 }
 
 // Err is the run's failure, or nil.
@@ -78,7 +85,12 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if o.StateDir == "" {
 		o.StateDir = ".slipway"
 	}
-	execs := steps.Executors(steps.Config{StateDir: o.StateDir, Lock: o.Compiled.Lock, Getenv: o.Getenv, FetchOptions: o.FetchOptions})
+	commit, dirty := gitState(o.Compiled.Dir)
+	if dirty {
+		commit = "" // a model from uncommitted files names no revision
+	}
+	execs := steps.Executors(steps.Config{StateDir: o.StateDir, Lock: o.Compiled.Lock, Getenv: o.Getenv, FetchOptions: o.FetchOptions,
+		Version: o.Compiled.Program.SlipwayVersion, Revision: commit, Push: o.Push || o.Registry != "", Registry: o.Registry})
 	res, err := local.Run(ctx, local.Options{Program: o.Compiled.Program, Pipeline: o.Pipeline, Dir: o.Compiled.Dir,
 		StateDir: o.StateDir, Executors: execs, Only: o.Only, Jobs: o.Jobs, NoCache: o.NoCache, Events: o.Events,
 		RetryDelay: o.RetryDelay})
@@ -95,8 +107,13 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err := report.Write(res.RunDir, rep); err != nil {
 		return nil, fmt.Errorf("run: write report: %w", err)
 	}
-	return &Outcome{Run: res, Report: rep, ReportHTML: filepath.Join(res.RunDir, "report.html"),
-		ReportJSON: filepath.Join(res.RunDir, "report.json")}, nil
+	out := &Outcome{Run: res, Report: rep, ReportHTML: filepath.Join(res.RunDir, "report.html"),
+		ReportJSON: filepath.Join(res.RunDir, "report.json")}
+	var pub steps.Published
+	if readJSON(filepath.Join(res.RunDir, "package.json"), &pub) == nil {
+		out.Published = &pub
+	}
+	return out, nil
 }
 
 // Build assembles the report of a run from its steps' outputs.

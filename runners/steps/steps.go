@@ -37,6 +37,18 @@ type Config struct {
 	// FetchOptions are extra options for the fetcher (tests use them to
 	// reach loopback servers).
 	FetchOptions []FetchOption
+	// StoreDir is the local OCI layout of models. Default StateDir/oci.
+	StoreDir string
+	// Version is Slipway's version, recorded in packed models.
+	Version string
+	// Revision is the Git commit the spec comes from, or "".
+	Revision string
+	// Push publishes packed models (and their signatures) to the spec's
+	// artifact.repository.
+	Push bool
+	// Registry, when set, replaces the repository's registry host (for
+	// a local registry in tests and demos).
+	Registry string
 }
 
 // Executors returns the executor of every step kind the local runner runs.
@@ -50,6 +62,7 @@ func Executors(c Config) map[ir.Kind]local.Executor {
 		ir.KindFeatures: &featuresStep{c: c},
 		ir.KindTrain:    &trainStep{c: c},
 		ir.KindEvaluate: &evaluateStep{c: c},
+		ir.KindPackage:  &packageStep{c: c},
 	}
 }
 
