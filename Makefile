@@ -3,6 +3,8 @@
 GO        ?= go
 BIN       := bin/slipway
 PKGS      := ./...
+# The demo's signing key is for the demo only; its password is not a secret.
+DEMO_PASSWORD ?= slipway-demo
 GOFLAGS   ?=
 export GOFLAGS
 
@@ -20,12 +22,15 @@ test: ## run every test (vet, gofmt check, unit, golden, CLI scripts, short fuzz
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 $(PKGS)
 
-demo: build ## the churn example end to end: validate, compile every target, then train, evaluate and gate it locally
+demo: build ## the churn example end to end: validate, compile every target, train, evaluate, gate, pack and sign it locally
 	$(BIN) validate examples/churn
 	$(BIN) graph examples/churn --format mermaid
 	$(BIN) compile examples/churn --target all --out build/churn
 	@echo "demo: compiled examples/churn into build/churn"
-	$(BIN) run examples/churn
+	@test -f .slipway/keys/cosign.key || COSIGN_PASSWORD=$(DEMO_PASSWORD) $(BIN) keys generate --out .slipway/keys
+	COSIGN_KEY=.slipway/keys/cosign.key COSIGN_PASSWORD=$(DEMO_PASSWORD) $(BIN) run examples/churn
+	$(BIN) model list
+	$(BIN) model verify churn --key .slipway/keys/cosign.pub
 
 bench: ## benchmarks: validate+compile of the examples and 200 generated pipelines, against cue export
 	bash bench/go-bench.sh
