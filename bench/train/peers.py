@@ -6,7 +6,9 @@
 Prints one JSON line per model: {"model", "train_seconds", "roc_auc", "rows", ...}
 (train_seconds: the fit call only, as Slipway's train_seconds; preprocessing is
 fitted on the training rows and not timed). A peer whose package is missing is
-printed as {"model": ..., "unavailable": reason}.
+printed as {"model": ..., "unavailable": reason}. Environment: BENCH_THREADS
+(default 2), BENCH_TORCH_THREADS (PyTorch's, default BENCH_THREADS) and
+BENCH_TORCH_SEED (default 42).
 
 Preprocessing follows `slipway train`: for logistic regression and the MLP,
 numeric columns are median-imputed and standardised and categoricals one-hot
@@ -24,6 +26,13 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+# PyTorch's threads, BENCH_THREADS unless set: on 2 shared cores one thread
+# can be faster for a net this small (OpenMP's hand-offs cost more than the
+# products gain).
+TORCH_THREADS = int(os.environ.get("BENCH_TORCH_THREADS", str(THREADS)))
+# PyTorch's seed (initial weights and batch order), to measure the spread
+# of its ROC AUC over seeds.
+TORCH_SEED = int(os.environ.get("BENCH_TORCH_SEED", "42"))
 POSITIVE = ("yes", "true", "1")
 
 
@@ -184,8 +193,8 @@ def xgb_hist(tr, te, coded, dense):
 
 def torch_mlp(tr, te, dense, epochs):
     import torch
-    torch.set_num_threads(THREADS)
-    torch.manual_seed(42)
+    torch.set_num_threads(TORCH_THREADS)
+    torch.manual_seed(TORCH_SEED)
     xa, xb = dense
     # As `slipway train`, hold out 10% of the training rows for the
     # per-epoch validation loss and train on the other 90%.
@@ -218,7 +227,8 @@ def torch_mlp(tr, te, dense, epochs):
     with torch.no_grad():
         p = torch.sigmoid(net(torch.tensor(xb, dtype=torch.float32))).numpy().ravel()
     emit(model=f"torch_mlp_{epochs}ep", train_seconds=sec, seconds_per_epoch=sec / epochs,
-         roc_auc=roc_auc_score(te.y, p), rows=len(trn), epochs=epochs, version=torch.__version__)
+         roc_auc=roc_auc_score(te.y, p), rows=len(trn), epochs=epochs, threads=TORCH_THREADS,
+         version=torch.__version__)
 
 
 def main():

@@ -1,9 +1,11 @@
 // Package mlp trains a multi-layer perceptron: hidden layers with ReLU
 // (or tanh, sigmoid) activations, Adam on minibatches, L2 weight decay,
 // inverted dropout and early stopping, with scikit-learn's MLPClassifier
-// defaults. Inputs are standardised inside the model. Training is seeded and
-// deterministic: gradients are summed over fixed row chunks in a fixed order
-// whatever the number of threads.
+// defaults for the parameters and PyTorch's nn.Linear initialisation.
+// Inputs are standardised inside the model, except 0/1 indicator columns
+// (as one-hot encoding makes), which are kept as they are. Training is
+// seeded and deterministic: every gradient is summed over the batch's rows
+// in row order, whatever the number of threads.
 package mlp
 
 import (
@@ -73,7 +75,8 @@ type Model struct {
 	Version int `json:"version"`
 	// Names of the input features.
 	Names []string `json:"names"`
-	// Mean and Scale standardise the inputs.
+	// Mean and Scale standardise the inputs: (x-Mean)/Scale; 0 and 1 for
+	// indicator columns.
 	Mean, Scale []float64
 	// Layers, the last one producing one output.
 	Layers []Layer `json:"layers"`
@@ -93,9 +96,8 @@ func (m *Model) Importance() map[string]float64 { return m.InputWeight }
 
 const formatVersion = 1
 
-// chunkRows is the row chunk whose gradients one worker computes; chunks
-// are summed in order.
-const chunkRows = 32
+// evalRows is the block of rows the validation loss is computed on.
+const evalRows = 512
 
 // Progress is called after every epoch with the training and validation
 // loss (NaN when there is no validation set).
@@ -116,48 +118,17 @@ func Train(ctx context.Context, x *data.Matrix, y []float64, vx *data.Matrix, vy
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	n, d := x.Rows(), len(x.Cols)
-	m := &Model{Version: formatVersion, Names: append([]string(nil), x.Names...), Activation: p.Activation, Task: p.Task,
-		Mean: make([]float64, d), Scale: make([]float64, d)}
-	for j, c := range x.Cols {
-		mu, sd := 0.0, 0.0
-		for _, v := range c {
-			mu += v
-		}
-		mu /= float64(n)
-		for _, v := range c {
-			sd += (v - mu) * (v - mu)
-		}
-		sd = math.Sqrt(sd / float64(n))
-		if sd == 0 {
-			sd = 1
-		}
-		m.Mean[j], m.Scale[j] = mu, sd
-	}
-	rows := m.rowMajor(x)
+	n := x.Rows()
+	p.BatchSize = min(p.BatchSize, n)
+	rng := rand.New(rand.NewPCG(p.Seed, 0x6d6c70))
+	m, indicators := newModel(x, p, rng)
+	rows := m.rowMajor(x, threads)
 	var vrows []float64
 	if vx != nil {
-		vrows = m.rowMajor(vx)
+		vrows = m.rowMajor(vx, threads)
 	}
-	rng := rand.New(rand.NewPCG(p.Seed, 0x6d6c70))
-	widths := append(append([]int{d}, p.HiddenUnits...), 1)
-	for l := 0; l+1 < len(widths); l++ {
-		in, out := widths[l], widths[l+1]
-		factor := 6.0
-		if p.Activation == "sigmoid" || l+2 == len(widths) && p.Task == "binary" {
-			factor = 2
-		}
-		bound := math.Sqrt(factor / float64(in+out))
-		layer := Layer{In: in, Out: out, W: make([]float64, in*out), B: make([]float64, out)}
-		for i := range layer.W {
-			layer.W[i] = (rng.Float64()*2 - 1) * bound
-		}
-		for i := range layer.B {
-			layer.B[i] = (rng.Float64()*2 - 1) * bound
-		}
-		m.Layers = append(m.Layers, layer)
-	}
-	t := newTrainer(m, p, threads)
+	t := newTrainer(m, p, threads, evalRows, indicators)
+	defer t.close()
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -177,7 +148,7 @@ func Train(ctx context.Context, x *data.Matrix, y []float64, vx *data.Matrix, vy
 		validLoss := math.NaN()
 		watch := trainLoss
 		if vx != nil {
-			validLoss = m.loss(vrows, vy)
+			validLoss = t.meanLoss(vrows, vy)
 			watch = validLoss
 		}
 		if progress != nil {
@@ -206,6 +177,50 @@ func Train(ctx context.Context, x *data.Matrix, y []float64, vx *data.Matrix, vy
 		m.InputWeight[name] = s
 	}
 	return m, nil
+}
+
+// newModel sets the input statistics from x (mean and population standard
+// deviation; 0 and 1 for indicator columns, which it reports) and draws the
+// initial weights from rng.
+func newModel(x *data.Matrix, p Params, rng *rand.Rand) (*Model, []bool) {
+	n, d := x.Rows(), len(x.Cols)
+	m := &Model{Version: formatVersion, Names: append([]string(nil), x.Names...), Activation: p.Activation, Task: p.Task,
+		Mean: make([]float64, d), Scale: make([]float64, d)}
+	indicators := make([]bool, d)
+	for j, c := range x.Cols {
+		if indicator(c) {
+			m.Mean[j], m.Scale[j], indicators[j] = 0, 1, true
+			continue
+		}
+		mu, sd := 0.0, 0.0
+		for _, v := range c {
+			mu += v
+		}
+		mu /= float64(n)
+		for _, v := range c {
+			sd += (v - mu) * (v - mu)
+		}
+		sd = math.Sqrt(sd / float64(n))
+		if sd == 0 {
+			sd = 1
+		}
+		m.Mean[j], m.Scale[j] = mu, sd
+	}
+	widths := append(append([]int{d}, p.HiddenUnits...), 1)
+	for l := 0; l+1 < len(widths); l++ {
+		// PyTorch's nn.Linear: weights and biases uniform in ±1/√in.
+		in, out := widths[l], widths[l+1]
+		bound := 1 / math.Sqrt(float64(in))
+		layer := Layer{In: in, Out: out, W: make([]float64, in*out), B: make([]float64, out)}
+		for i := range layer.W {
+			layer.W[i] = (rng.Float64()*2 - 1) * bound
+		}
+		for i := range layer.B {
+			layer.B[i] = (rng.Float64()*2 - 1) * bound
+		}
+		m.Layers = append(m.Layers, layer)
+	}
+	return m, indicators
 }
 
 func validate(x *data.Matrix, y []float64, p Params) error {
@@ -265,16 +280,47 @@ func validate(x *data.Matrix, y []float64, p Params) error {
 	return nil
 }
 
-// rowMajor standardises x into a row-major array.
-func (m *Model) rowMajor(x *data.Matrix) []float64 {
-	n, d := x.Rows(), len(x.Cols)
-	out := make([]float64, n*d)
-	for j, c := range x.Cols {
-		mu, sd := m.Mean[j], m.Scale[j]
-		for i, v := range c {
-			out[i*d+j] = (v - mu) / sd
+// indicator reports whether a column holds only the values 0 and 1.
+func indicator(c []float64) bool {
+	for _, v := range c {
+		if v != 0 && v != 1 {
+			return false
 		}
 	}
+	return true
+}
+
+// rowMajor standardises x into a row-major array, a block of rows at a time
+// so that the block being written stays in cache, the blocks split between
+// threads.
+func (m *Model) rowMajor(x *data.Matrix, threads int) []float64 {
+	n, d := x.Rows(), len(x.Cols)
+	out := make([]float64, n*d)
+	const block = 256
+	blocks := (n + block - 1) / block
+	threads = max(1, min(threads, blocks))
+	var wg sync.WaitGroup
+	for w := range threads {
+		wg.Go(func() {
+			for b := w * blocks / threads; b < (w+1)*blocks/threads; b++ {
+				start, end := b*block, min((b+1)*block, n)
+				for j, c := range x.Cols {
+					mu, sd := m.Mean[j], m.Scale[j]
+					if mu == 0 && sd == 1 {
+						// (v-0)/1 is v, bit for bit.
+						for i, v := range c[start:end] {
+							out[(start+i)*d+j] = v
+						}
+						continue
+					}
+					for i, v := range c[start:end] {
+						out[(start+i)*d+j] = (v - mu) / sd
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 	return out
 }
 
@@ -294,20 +340,6 @@ func (m *Model) activate(v float64) float64 {
 		return sigmoid(v)
 	}
 	return math.Max(v, 0)
-}
-
-// derivative of the activation, from its output a.
-func (m *Model) derivative(a float64) float64 {
-	switch m.Activation {
-	case "tanh":
-		return 1 - a*a
-	case "sigmoid":
-		return a * (1 - a)
-	}
-	if a > 0 {
-		return 1
-	}
-	return 0
 }
 
 func sigmoid(x float64) float64 {
@@ -368,23 +400,12 @@ func (m *Model) pointLoss(z, y float64) float64 {
 	return math.Log1p(math.Exp(z)) - y*z
 }
 
-// loss is the mean loss over standardised rows.
-func (m *Model) loss(rows []float64, y []float64) float64 {
-	d := m.Layers[0].In
-	acts := m.newActs()
-	s := 0.0
-	for i := range y {
-		s += m.pointLoss(m.forward(rows[i*d:(i+1)*d], acts), y[i])
-	}
-	return s / float64(len(y))
-}
-
 // Predict returns probabilities (binary) or values (regression).
 func (m *Model) Predict(x *data.Matrix) ([]float64, error) {
 	if len(x.Cols) != len(m.Names) {
 		return nil, fmt.Errorf("mlp: model has %d features, input has %d", len(m.Names), len(x.Cols))
 	}
-	rows := m.rowMajor(x)
+	rows := m.rowMajor(x, 1)
 	d := len(m.Names)
 	acts := m.newActs()
 	out := make([]float64, x.Rows())
@@ -436,172 +457,4 @@ func Unmarshal(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("mlp: unknown task %q", m.Task)
 	}
 	return &m, nil
-}
-
-// trainer holds Adam's state and per-chunk gradient buffers.
-type trainer struct {
-	m       *Model
-	p       Params
-	threads int
-	mw, vw  [][]float64 // Adam moments of weights, per layer
-	mb, vb  [][]float64 // and of biases
-	steps   int
-}
-
-func newTrainer(m *Model, p Params, threads int) *trainer {
-	t := &trainer{m: m, p: p, threads: threads}
-	for _, l := range m.Layers {
-		t.mw = append(t.mw, make([]float64, len(l.W)))
-		t.vw = append(t.vw, make([]float64, len(l.W)))
-		t.mb = append(t.mb, make([]float64, len(l.B)))
-		t.vb = append(t.vb, make([]float64, len(l.B)))
-	}
-	return t
-}
-
-// grads is one chunk's gradient.
-type grads struct {
-	w, b [][]float64
-	loss float64
-}
-
-func (t *trainer) newGrads() *grads {
-	g := &grads{}
-	for _, l := range t.m.Layers {
-		g.w = append(g.w, make([]float64, len(l.W)))
-		g.b = append(g.b, make([]float64, len(l.B)))
-	}
-	return g
-}
-
-// step runs one Adam update on the rows of batch and returns their summed
-// loss.
-func (t *trainer) step(rows, y []float64, batch []int, key uint64) float64 {
-	m := t.m
-	d := m.Layers[0].In
-	chunks := (len(batch) + chunkRows - 1) / chunkRows
-	gs := make([]*grads, chunks)
-	var wg sync.WaitGroup
-	next := make(chan int, chunks)
-	for c := range chunks {
-		next <- c
-	}
-	close(next)
-	for range min(t.threads, chunks) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			acts := m.newActs()
-			deltas := m.newActs()[1:]
-			var masks [][]float64
-			for _, l := range m.Layers[:len(m.Layers)-1] {
-				masks = append(masks, make([]float64, l.Out))
-			}
-			for c := range next {
-				g := t.newGrads()
-				rng := rand.New(rand.NewPCG(t.p.Seed^key, uint64(c)))
-				for _, i := range batch[c*chunkRows : min((c+1)*chunkRows, len(batch))] {
-					row := rows[i*d : (i+1)*d]
-					// Forward with dropout on hidden layers.
-					copy(acts[0], row)
-					for l, layer := range m.Layers {
-						out := acts[l+1]
-						layer.affine(acts[l], out)
-						if l+1 < len(m.Layers) {
-							keep := 1 - t.p.Dropout
-							for k, v := range out {
-								out[k] = m.activate(v)
-								masks[l][k] = 1
-								if t.p.Dropout > 0 {
-									if rng.Float64() < t.p.Dropout {
-										masks[l][k] = 0
-									} else {
-										masks[l][k] = 1 / keep
-									}
-									out[k] *= masks[l][k]
-								}
-							}
-						}
-					}
-					z := acts[len(m.Layers)][0]
-					g.loss += m.pointLoss(z, y[i])
-					// Backward.
-					top := len(m.Layers) - 1
-					if m.Task == "binary" {
-						deltas[top][0] = sigmoid(z) - y[i]
-					} else {
-						deltas[top][0] = z - y[i]
-					}
-					for l := top; l >= 0; l-- {
-						layer, in, delta := m.Layers[l], acts[l], deltas[l]
-						gw, gb := g.w[l], g.b[l]
-						for k, dk := range delta {
-							gb[k] += dk
-						}
-						for a, v := range in {
-							if v == 0 {
-								continue
-							}
-							row := gw[a*layer.Out : (a+1)*layer.Out]
-							for k, dk := range delta {
-								row[k] += v * dk
-							}
-						}
-						if l == 0 {
-							break
-						}
-						prev := deltas[l-1]
-						for a := range prev {
-							s := 0.0
-							w := layer.W[a*layer.Out : (a+1)*layer.Out]
-							for k, dk := range delta {
-								s += w[k] * dk
-							}
-							act := in[a]
-							if masks[l-1][a] == 0 {
-								prev[a] = 0
-								continue
-							}
-							prev[a] = s * masks[l-1][a] * m.derivative(act/masks[l-1][a])
-						}
-					}
-				}
-				gs[c] = g
-			}
-		}()
-	}
-	wg.Wait()
-	total := gs[0]
-	for _, g := range gs[1:] {
-		total.loss += g.loss
-		for l := range total.w {
-			for k, v := range g.w[l] {
-				total.w[l][k] += v
-			}
-			for k, v := range g.b[l] {
-				total.b[l][k] += v
-			}
-		}
-	}
-	// Adam, with scikit-learn's L2 term alpha·W / batch size.
-	bs := float64(len(batch))
-	t.steps++
-	const b1, b2, eps = 0.9, 0.999, 1e-8
-	lr := t.p.LearningRate * math.Sqrt(1-math.Pow(b2, float64(t.steps))) / (1 - math.Pow(b1, float64(t.steps)))
-	for l := range m.Layers {
-		layer := &m.Layers[l]
-		for k := range layer.W {
-			gk := total.w[l][k]/bs + t.p.L2*layer.W[k]/bs
-			t.mw[l][k] = b1*t.mw[l][k] + (1-b1)*gk
-			t.vw[l][k] = b2*t.vw[l][k] + (1-b2)*gk*gk
-			layer.W[k] -= lr * t.mw[l][k] / (math.Sqrt(t.vw[l][k]) + eps)
-		}
-		for k := range layer.B {
-			gk := total.b[l][k] / bs
-			t.mb[l][k] = b1*t.mb[l][k] + (1-b1)*gk
-			t.vb[l][k] = b2*t.vb[l][k] + (1-b2)*gk*gk
-			layer.B[k] -= lr * t.mb[l][k] / (math.Sqrt(t.vb[l][k]) + eps)
-		}
-	}
-	return total.loss
 }
