@@ -153,6 +153,8 @@ func (r *resolver) DatasetDigest(pipeline, dataset string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+func (r *resolver) ImageDigest(ref string) string { return r.lock.ImageDigest(ref) }
+
 func (r *resolver) Champion(pipeline, env string) (lock.Champion, bool) {
 	return r.lock.Champion(pipeline, env)
 }

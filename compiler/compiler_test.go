@@ -224,3 +224,21 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// TestImageDigest checks that a runtime image the lock records by digest
+// is run by digest, and that the digest feeds the cache keys.
+func TestImageDigest(t *testing.T) {
+	fsys := readExample(t, "minimal")
+	before := compileFS(t, fsys)
+	d := "sha256:" + strings.Repeat("ab", 32)
+	fsys["slipway.lock"] = &fstest.MapFile{Data: []byte(`{"version": 1, "images": {"ghcr.io/slipway-ml/slipway:v0.1.0": "` + d + `"}}`)}
+	after := compileFS(t, fsys)
+	for i, s := range after.Program.Pipelines[0].Steps {
+		if want := "ghcr.io/slipway-ml/slipway:v0.1.0@" + d; s.Image != want {
+			t.Errorf("%s runs %s, want %s", s.ID, s.Image, want)
+		}
+		if old := before.Program.Pipelines[0].Steps[i]; old.Image != "ghcr.io/slipway-ml/slipway:v0.1.0" {
+			t.Errorf("without a lock, %s runs %s", old.ID, old.Image)
+		}
+	}
+}

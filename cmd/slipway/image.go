@@ -13,13 +13,14 @@ import (
 
 	"github.com/slipway-ml/slipway/compiler/version"
 	"github.com/slipway-ml/slipway/runners/image"
+	"github.com/slipway-ml/slipway/runners/pipeline"
 	"github.com/slipway-ml/slipway/runners/signing"
 )
 
 func (a *app) imageCommand() *cobra.Command {
 	img := &cobra.Command{Use: "image", Short: "Build the Slipway runtime image"}
 	var (
-		push, layout, binary, platform, key, created, revision, source string
+		push, layout, binary, platform, key, created, revision, source, lockDir string
 	)
 	build := &cobra.Command{
 		Use:   "build [--push REF] [--layout DIR]",
@@ -71,20 +72,27 @@ an OCI image layout. The binary must be static: build it with CGO_ENABLED=0.`,
 					return err
 				}
 				out["pushed"] = ref.String()
+				if lockDir != "" {
+					// The reference as specs write it: REF without a digest.
+					if _, err := pipeline.LockImage(lockDir, push, ref.DigestStr()); err != nil {
+						return err
+					}
+					out["locked"] = filepath.Join(lockDir, "slipway.lock")
+				}
 				if key != "" {
 					if err := a.signRemote(cmd, ref.String(), key); err != nil {
 						return err
 					}
 					out["signed"] = ref.String()
 				}
-			} else if key != "" {
-				return usagef("--key signs the pushed image: give --push REF too")
+			} else if key != "" || lockDir != "" {
+				return usagef("--key and --lock need --push REF")
 			}
 			if a.json {
 				return a.writeJSON(out)
 			}
 			fmt.Fprintf(a.stdout, "image %s\n", d)
-			for _, k := range []string{"layout", "pushed", "signed"} {
+			for _, k := range []string{"layout", "pushed", "signed", "locked"} {
 				if v, ok := out[k]; ok {
 					fmt.Fprintf(a.stdout, "%s %s\n", k, v)
 				}
@@ -101,6 +109,7 @@ an OCI image layout. The binary must be static: build it with CGO_ENABLED=0.`,
 	f.StringVar(&created, "created", "", "creation time recorded in the image, RFC 3339 (default: the Unix epoch, for reproducible digests)")
 	f.StringVar(&revision, "revision", "", "source revision annotation (the Git commit)")
 	f.StringVar(&source, "source", "", "source repository annotation")
+	f.StringVar(&lockDir, "lock", "", "record the pushed digest in DIR/slipway.lock, so compiled targets run REF@digest")
 	img.AddCommand(build)
 	return img
 }

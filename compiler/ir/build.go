@@ -44,6 +44,9 @@ type Resolver interface {
 	DatasetDigest(pipeline, dataset string) string
 	// Champion returns the model serving in an environment.
 	Champion(pipeline, env string) (lock.Champion, bool)
+	// ImageDigest returns the digest ("sha256:...") an image reference was
+	// pushed as, or "".
+	ImageDigest(ref string) string
 }
 
 // Build compiles a validated spec into the IR. path is the package
@@ -89,6 +92,10 @@ func (b *builder) add(s *Step, origin []string, inputs []string, after ...string
 	s.ID = b.p.Name + "/" + s.Name
 	if s.Image == "" {
 		s.Image = b.p.Image
+		// Run exactly the image that was built and pushed, when known.
+		if d := b.lk.ImageDigest(s.Image); d != "" && !strings.Contains(s.Image, "@") {
+			s.Image += "@" + d
+		}
 		s.Command = []string{"slipway", "step", b.p.Name, s.Name}
 		if s.Kind == KindPackage {
 			// Remotely, the package step publishes to the repository.

@@ -31,6 +31,18 @@ type Lock struct {
 	// Champions maps pipeline name, then environment name, to the model
 	// serving there.
 	Champions map[string]map[string]Champion `json:"champions,omitempty"`
+	// Images maps a runtime image reference, as a spec's image names it,
+	// to the digest it was pushed as (`slipway image build --push REF
+	// --lock DIR`); compiled targets then run REF@digest.
+	Images map[string]string `json:"images,omitempty"`
+}
+
+// ImageDigest returns the locked digest of an image reference, or "".
+func (l *Lock) ImageDigest(ref string) string {
+	if l == nil {
+		return ""
+	}
+	return l.Images[ref]
 }
 
 // Dataset is a resolved dataset source.
@@ -139,6 +151,12 @@ func Parse(data []byte) (*Lock, error) {
 			if !strings.HasPrefix(d, "sha256:") || !isHex64(strings.TrimPrefix(d, "sha256:")) {
 				return nil, &ParseError{Msg: fmt.Sprintf("champion %s/%s: digest %q must be sha256:<64 hex digits>", p, e, d)}
 			}
+		}
+	}
+	for _, ref := range sortedKeys(l.Images) {
+		d := l.Images[ref]
+		if !strings.HasPrefix(d, "sha256:") || !isHex64(strings.TrimPrefix(d, "sha256:")) {
+			return nil, &ParseError{Msg: fmt.Sprintf("image %q: digest %q must be sha256:<64 hex digits>", ref, d)}
 		}
 	}
 	return &l, nil

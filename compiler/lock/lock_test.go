@@ -56,6 +56,7 @@ func TestParseErrors(t *testing.T) {
 		{`{"version": 1, "champions": {"p": {"prod": {"digest": "md5:00"}}}}`, "must be sha256:", 0, 0},
 		{`{"version": "one"}`, "cannot unmarshal string", 1, 18},
 		{`{"version": 1} {}`, "data after", 0, 0},
+		{`{"version": 1, "images": {"r/i:v1": "latest"}}`, `image "r/i:v1": digest "latest" must be sha256:`, 0, 0},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.in))

@@ -2,8 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/slipway-ml/slipway/backends/output"
 	"github.com/slipway-ml/slipway/compiler"
@@ -95,4 +99,39 @@ func Lock(ctx context.Context, o LockOptions) ([]LockChange, error) {
 		return nil, fmt.Errorf("write lock: %w", err)
 	}
 	return changes, nil
+}
+
+// LockImage records in dir/slipway.lock that the runtime image ref was
+// pushed as digest, keeping everything else in the lock; compiled targets
+// then run ref@digest. It reports whether the lock changed.
+func LockImage(dir, ref, digest string) (bool, error) {
+	if h := strings.TrimPrefix(digest, "sha256:"); len(h) != 64 || h == digest || strings.Trim(h, "0123456789abcdef") != "" {
+		return false, fmt.Errorf("lock image %s: digest %q must be sha256:<64 hex digits>", ref, digest)
+	}
+	name := filepath.Join(dir, lock.Filename)
+	l := &lock.Lock{Version: lock.Version}
+	b, err := os.ReadFile(name)
+	switch {
+	case err == nil:
+		if l, err = lock.Parse(b); err != nil {
+			return false, fmt.Errorf("%s: %w", name, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, fmt.Errorf("read lock: %w", err)
+	}
+	if l.Images[ref] == digest {
+		return false, nil
+	}
+	if l.Images == nil {
+		l.Images = map[string]string{}
+	}
+	l.Images[ref] = digest
+	out, err := l.Marshal()
+	if err != nil {
+		return false, err
+	}
+	if err := output.WriteFile(name, out); err != nil {
+		return false, fmt.Errorf("write lock: %w", err)
+	}
+	return true, nil
 }

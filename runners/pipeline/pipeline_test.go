@@ -542,3 +542,31 @@ func TestLockRemote(t *testing.T) {
 		t.Errorf("lineage sha256 %s", got)
 	}
 }
+
+// TestLockImage records a pushed runtime image in the lock, keeping what
+// was there, and the next compilation runs it by digest.
+func TestLockImage(t *testing.T) {
+	dir := copyExample(t, "minimal")
+	ds := `{"version": 1, "datasets": {"minimal/customers": {"source": "data/customers.csv", "sha256": "` + strings.Repeat("c", 64) + `"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "slipway.lock"), []byte(ds), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := "sha256:" + strings.Repeat("d", 64)
+	for i, want := range []bool{true, false} {
+		changed, err := LockImage(dir, "ghcr.io/slipway-ml/slipway:v0.1.0", d)
+		if err != nil || changed != want {
+			t.Fatalf("call %d: changed %v, %v", i+1, changed, err)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "slipway.lock"))
+	if !strings.Contains(string(b), `"minimal/customers"`) || !strings.Contains(string(b), d) {
+		t.Fatalf("lock:\n%s", b)
+	}
+	res := compileDir(t, dir)
+	if img := res.Program.Pipelines[0].Steps[0].Image; img != "ghcr.io/slipway-ml/slipway:v0.1.0@"+d {
+		t.Errorf("step image %s", img)
+	}
+	if _, err := LockImage(dir, "x:y", "latest"); err == nil || !strings.Contains(err.Error(), "must be sha256") {
+		t.Errorf("a bad digest: %v", err)
+	}
+}
