@@ -307,36 +307,11 @@ func readerAt(r io.Reader, o options) (io.ReaderAt, int64, error) {
 	}
 	lr := io.Reader(r)
 	if o.maxBytes > 0 {
-		lr = &limitReader{r: r, left: o.maxBytes, limit: o.maxBytes}
+		lr = table.LimitReader(r, o.maxBytes)
 	}
 	b, err := io.ReadAll(lr)
 	if err != nil {
 		return nil, 0, err
 	}
 	return bytes.NewReader(b), int64(len(b)), nil
-}
-
-// limitReader fails once more than limit bytes have been read.
-type limitReader struct {
-	r     io.Reader
-	left  int64
-	limit int64
-}
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		// Probe for one more byte to tell a full read from an oversize one.
-		var one [1]byte
-		n, err := l.r.Read(one[:])
-		if n > 0 {
-			return 0, fmt.Errorf("input is over %d bytes (MaxBytes)", l.limit)
-		}
-		return 0, err
-	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	return n, err
 }

@@ -78,7 +78,7 @@ func readJSONL(r io.Reader, d decl, o options) (*table.Table, error) {
 
 func readJSONLTable(r io.Reader, d decl, o options) (*table.Table, error) {
 	if o.maxBytes > 0 {
-		r = &limitReader{r: r, left: o.maxBytes, limit: o.maxBytes}
+		r = table.LimitReader(r, o.maxBytes)
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	rd := &jsonlReader{d: d, o: o, index: map[string]int{}, inferring: true}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/slipway-ml/slipway/backends/output"
 )
 
 // File names of the report in a run directory.
@@ -32,40 +34,8 @@ func Write(dir string, r *Report) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if err := writeFile(filepath.Join(dir, JSONFile), js); err != nil {
+	if err := output.WriteFile(filepath.Join(dir, JSONFile), js); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, HTMLFile), page.Bytes())
-}
-
-// writeFile writes data to name atomically: to a temporary file in the
-// same directory, synced, then renamed over name.
-func writeFile(name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("chmod %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("rename %s: %w", name, err)
-	}
-	return nil
+	return output.WriteFile(filepath.Join(dir, HTMLFile), page.Bytes())
 }

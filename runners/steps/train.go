@@ -17,7 +17,6 @@ import (
 	"github.com/slipway-ml/slipway/runners/train/data"
 	"github.com/slipway-ml/slipway/runners/train/features"
 	"github.com/slipway-ml/slipway/runners/train/gbdt"
-	"github.com/slipway-ml/slipway/runners/train/metrics"
 	"github.com/slipway-ml/slipway/runners/train/mlp"
 	"github.com/slipway-ml/slipway/runners/train/split"
 	"github.com/slipway-ml/slipway/runners/train/table"
@@ -222,7 +221,7 @@ func crossValidate(ctx context.Context, ms train.ModelSpec, l *loaded, k int, st
 		if err != nil {
 			return nil, fmt.Errorf("cross-validation fold %d: %w", i+1, err)
 		}
-		mm, err := metricMap(l.features.Task(), pickF(y, f[1]), pred)
+		mm, err := train.TaskMetrics(l.features.Task(), pickF(y, f[1]), pred)
 		if err != nil {
 			return nil, fmt.Errorf("cross-validation fold %d: %w", i+1, err)
 		}
@@ -241,22 +240,6 @@ func pickF(y []float64, idx []int) []float64 {
 		out[k] = y[i]
 	}
 	return out
-}
-
-// metricMap computes the task's metrics.
-func metricMap(task string, y, p []float64) (map[string]float64, error) {
-	if task == features.Regression {
-		r, err := metrics.Regression(y, p)
-		if err != nil {
-			return nil, err
-		}
-		return r.Map(), nil
-	}
-	r, err := metrics.Binary(y, p)
-	if err != nil {
-		return nil, err
-	}
-	return r.Map(), nil
 }
 
 // importance lists every input's importance, largest first.

@@ -250,7 +250,7 @@ func fitEval(ctx context.Context, o Options, spec features.FeatureSpec, trainT, 
 	if r.pred, err = r.model.Predict(tx); err != nil {
 		return nil, fmt.Errorf("train: predict test rows: %w", err)
 	}
-	if r.metrics, err = evaluate(r.task, ty, r.pred); err != nil {
+	if r.metrics, err = TaskMetrics(r.task, ty, r.pred); err != nil {
 		return nil, fmt.Errorf("train: evaluate: %w", err)
 	}
 	return r, nil
@@ -360,7 +360,9 @@ func pick(y []float64, idx []int) []float64 {
 	return out
 }
 
-func evaluate(task string, y, p []float64) (map[string]float64, error) {
+// TaskMetrics computes the metrics of a task ("binary" or "regression")
+// for labels y and predictions p, by name.
+func TaskMetrics(task string, y, p []float64) (map[string]float64, error) {
 	if task == features.Regression {
 		r, err := metrics.Regression(y, p)
 		if err != nil {
