@@ -507,7 +507,8 @@ func planWorkflow(prog *ir.Program) *yaml.Node {
 	}
 	plan.Content = append(plan.Content,
 		key("env"), mapping("BASE_REF", str("${{ github.base_ref }}")),
-		key("run"), str("slipway plan --base \"origin/$BASE_REF\" --format markdown > plan.md\ncat plan.md >> \"$GITHUB_STEP_SUMMARY\"\n"),
+		// Exit 2 means "changes present", not a failure.
+		key("run"), str("slipway plan --base \"origin/$BASE_REF\" --format markdown --out plan.json > plan.md || test $? -eq 2\ncat plan.md >> \"$GITHUB_STEP_SUMMARY\"\n"),
 	)
 	comment := mapping(
 		"name", str("Update the plan comment"),

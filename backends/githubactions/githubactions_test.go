@@ -493,7 +493,7 @@ func TestPlanWorkflow(t *testing.T) {
 		}
 		var plan, comment bool
 		for _, s := range j.Steps {
-			if strings.Contains(s.Run, `slipway plan --base "origin/$BASE_REF" --format markdown > plan.md`) && s.Env["BASE_REF"] == "${{ github.base_ref }}" && s.WorkingDirectory == prog.Path {
+			if strings.Contains(s.Run, `slipway plan --base "origin/$BASE_REF" --format markdown --out plan.json > plan.md || test $? -eq 2`) && s.Env["BASE_REF"] == "${{ github.base_ref }}" && s.WorkingDirectory == prog.Path {
 				plan = true
 			}
 			if strings.HasPrefix(s.Uses, githubactions.GitHubScript.Uses()) {
