@@ -47,7 +47,7 @@ lint: ## go vet and gofmt check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
 golden: ## rewrite the golden files (compiled targets, run report)
-	$(GO) test -count=1 ./compiler/ ./backends/argo ./backends/githubactions ./backends/helm ./backends/local ./runners/report ./runners/pipeline -run Golden -update
+	$(GO) test -count=1 ./compiler/ ./backends/argo ./backends/githubactions ./backends/helm ./backends/local ./runners/report ./runners/pipeline ./compiler/plan/view ./compiler/plan/internal/plantest -run Golden -update
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $${FUZZTIME:-30s} ./compiler/

@@ -482,7 +482,7 @@ func pathsGlob(p string) string {
 const planScript = `const fs = require('fs');
 const marker = '` + PlanMarker + `';
 const plan = fs.readFileSync(process.env.PLAN_FILE, 'utf8');
-const body = marker + '\n' + plan;
+const body = plan.startsWith(marker) ? plan : marker + '\n' + plan;
 const { owner, repo } = context.repo;
 const issue_number = context.issue.number;
 const comments = await github.paginate(github.rest.issues.listComments, { owner, repo, issue_number, per_page: 100 });

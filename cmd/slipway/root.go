@@ -59,6 +59,19 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	code := exitInternal
 	var ue usageError
 	var fe findingsError
+	var ec exitCode
+	if errors.As(err, &ec) {
+		if ec.err != nil {
+			if a.json {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				_ = enc.Encode(map[string]any{"error": ec.err.Error(), "exitCode": ec.code})
+			} else {
+				fmt.Fprintf(stderr, "slipway: %v\n", ec.err)
+			}
+		}
+		return ec.code
+	}
 	switch {
 	case errors.As(err, &fe):
 		return exitFindings
@@ -142,6 +155,7 @@ files of the targets that run them. Targets in this build: ` + strings.Join(all.
 		a.imageCommand(),
 		a.modelCommand(),
 		a.registryCommand(),
+		a.planCommand(),
 	)
 	return root
 }
