@@ -31,10 +31,60 @@ type Lock struct {
 	// Champions maps pipeline name, then environment name, to the model
 	// serving there.
 	Champions map[string]map[string]Champion `json:"champions,omitempty"`
+	// History maps pipeline name, then environment name, to the models
+	// that served there before the champion, newest first (at most
+	// MaxHistory); `slipway rollback` restores the first.
+	History map[string]map[string][]Champion `json:"history,omitempty"`
 	// Images maps a runtime image reference, as a spec's image names it,
 	// to the digest it was pushed as (`slipway image build --push REF
 	// --lock DIR`); compiled targets then run REF@digest.
 	Images map[string]string `json:"images,omitempty"`
+}
+
+// MaxHistory is how many earlier champions the lock keeps per environment.
+const MaxHistory = 10
+
+// Promote makes c the champion of a pipeline in an environment, keeping
+// the one it replaces in the history. It reports whether anything changed:
+// promoting the champion again changes nothing.
+func (l *Lock) Promote(pipeline, env string, c Champion) bool {
+	old, ok := l.Champion(pipeline, env)
+	if ok && old.Digest == c.Digest {
+		return false
+	}
+	if l.Champions == nil {
+		l.Champions = map[string]map[string]Champion{}
+	}
+	if l.Champions[pipeline] == nil {
+		l.Champions[pipeline] = map[string]Champion{}
+	}
+	l.Champions[pipeline][env] = c
+	if ok {
+		if l.History == nil {
+			l.History = map[string]map[string][]Champion{}
+		}
+		if l.History[pipeline] == nil {
+			l.History[pipeline] = map[string][]Champion{}
+		}
+		h := append([]Champion{old}, l.History[pipeline][env]...)
+		l.History[pipeline][env] = h[:min(len(h), MaxHistory)]
+	}
+	return true
+}
+
+// Rollback restores the previous champion of a pipeline in an
+// environment, and returns it; the champion it replaces is dropped.
+func (l *Lock) Rollback(pipeline, env string) (Champion, error) {
+	h := l.History[pipeline][env]
+	if len(h) == 0 {
+		return Champion{}, fmt.Errorf("rollback %s/%s: the lock records no earlier champion", pipeline, env)
+	}
+	l.Champions[pipeline][env] = h[0]
+	l.History[pipeline][env] = h[1:]
+	if len(h) == 1 {
+		delete(l.History[pipeline], env)
+	}
+	return h[0], nil
 }
 
 // ImageDigest returns the locked digest of an image reference, or "".
@@ -150,6 +200,15 @@ func Parse(data []byte) (*Lock, error) {
 			d := l.Champions[p][e].Digest
 			if !strings.HasPrefix(d, "sha256:") || !isHex64(strings.TrimPrefix(d, "sha256:")) {
 				return nil, &ParseError{Msg: fmt.Sprintf("champion %s/%s: digest %q must be sha256:<64 hex digits>", p, e, d)}
+			}
+		}
+	}
+	for _, p := range sortedKeys(l.History) {
+		for _, e := range sortedKeys(l.History[p]) {
+			for _, c := range l.History[p][e] {
+				if !strings.HasPrefix(c.Digest, "sha256:") || !isHex64(strings.TrimPrefix(c.Digest, "sha256:")) {
+					return nil, &ParseError{Msg: fmt.Sprintf("history %s/%s: digest %q must be sha256:<64 hex digits>", p, e, c.Digest)}
+				}
 			}
 		}
 	}

@@ -106,3 +106,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPromoteAndRollback(t *testing.T) {
+	l := &Lock{Version: Version}
+	d := func(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
+	if !l.Promote("p", "prod", Champion{Digest: d('a')}) || l.Promote("p", "prod", Champion{Digest: d('a')}) {
+		t.Fatal("promoting the champion again must change nothing")
+	}
+	for _, c := range "bcdef0123456" {
+		l.Promote("p", "prod", Champion{Digest: d(byte(c))})
+	}
+	if got := len(l.History["p"]["prod"]); got != MaxHistory {
+		t.Errorf("history holds %d, want %d", got, MaxHistory)
+	}
+	c, err := l.Rollback("p", "prod")
+	if err != nil || c.Digest != d('5') || l.Champions["p"]["prod"].Digest != d('5') {
+		t.Fatalf("rollback: %v %v", c, err)
+	}
+	b, _ := l.Marshal()
+	if _, err := Parse(b); err != nil {
+		t.Fatalf("a lock with history does not parse: %v", err)
+	}
+	if _, err := (&Lock{Version: Version}).Rollback("p", "prod"); err == nil {
+		t.Error("rollback with no history")
+	}
+}
