@@ -197,15 +197,14 @@ func buildPipeline(p *spec.Pipeline, lk Resolver, loc Locator) (*Pipeline, diag.
 		gates = append(gates, p.Gates[g])
 	}
 	champEnv := championEnvironment(p)
-	eval := b.add(&Step{Name: "evaluate", Kind: KindEvaluate,
+	b.add(&Step{Name: "evaluate", Kind: KindEvaluate,
 		Params: EvaluateParams{Task: t.Task, Label: p.Features.Label, Positive: p.Features.Positive,
 			Gates: gates, ChampionEnvironment: champEnv},
 		Outputs: []string{"evaluation"}}, at("gates"), []string{"features", "model"})
-	if eval != nil && champEnv != "" {
-		if c, ok := lk.Champion(p.Name, champEnv); ok {
-			b.external[eval] = []Input{{Name: "champion", Digest: c.Digest, Pinned: true}}
-		}
-	}
+	// The champion is not an input of evaluate: its metrics are read when
+	// the gates are decided, on every run and outside the cache, so that a
+	// new champion does not make an unchanged model evaluate, pack (and be
+	// signed) again under another digest.
 
 	release := []string{"model", "evaluation"}
 	if a := p.Artifact; a != nil {

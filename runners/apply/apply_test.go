@@ -1,0 +1,225 @@
+package apply
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/slipway-ml/slipway/compiler/lock"
+	"github.com/slipway-ml/slipway/compiler/plan"
+	"github.com/slipway-ml/slipway/runners/plans"
+	"github.com/slipway-ml/slipway/runners/signing"
+)
+
+// repo makes a Git repository holding examples/churn as churn/, committed.
+func repo(t *testing.T) (string, string) {
+	t.Helper()
+	root := t.TempDir()
+	dir := filepath.Join(root, "churn")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", "churn"))); err != nil {
+		t.Fatal(err)
+	}
+	r, err := git.PlainInit(root, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(t, r, "base")
+	return root, dir
+}
+
+func commit(t *testing.T, r *git.Repository, msg string) {
+	t.Helper()
+	wt, err := r.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.AddGlob("churn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wt.Commit(msg, &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.com", When: time.Unix(1e9, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func edit(t *testing.T, dir, old, new string) {
+	t.Helper()
+	name := filepath.Join(dir, "churn.cue")
+	b, _ := os.ReadFile(name)
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("churn.cue has no %q", old)
+	}
+	if err := os.WriteFile(name, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// delivered records what a Deliverer got.
+type delivered struct {
+	mu    sync.Mutex
+	calls []string
+	files map[string][]byte
+}
+
+func (d *delivered) deliver(_ context.Context, p string, files []File, msg string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls = append(d.calls, msg)
+	d.files = map[string][]byte{}
+	for _, f := range files {
+		d.files[f.Path] = f.Data
+	}
+	return true, nil
+}
+
+func keyEnv(t *testing.T) func(string) string {
+	t.Helper()
+	priv, pub, err := signing.GenerateKeyPair([]byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, _, err := signing.WriteKeyPair(t.TempDir(), priv, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"COSIGN_KEY": kp, "COSIGN_PASSWORD": "pw"}
+	return func(k string) string { return env[k] }
+}
+
+func champion(t *testing.T, dir, env string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "slipway.lock"))
+	if err != nil {
+		return ""
+	}
+	l, err := lock.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := l.Champion("churn", env)
+	return c.Digest
+}
+
+// TestApplyPromoteRollback plans a learning-rate change, applies it
+// (staging promoted, production waiting for approval and then approved),
+// refuses the stale plan, re-applies idempotently, and rolls back.
+func TestApplyPromoteRollback(t *testing.T) {
+	root, dir := repo(t)
+	_ = root
+	edit(t, dir, "learningRate:        0.1", "learningRate:        0.05")
+	ctx := context.Background()
+	p, _, _, err := plans.Make(ctx, plans.Options{Dir: dir, Base: "HEAD"})
+	if err != nil || !p.Changed() {
+		t.Fatalf("plan: %v, changed %v", err, p != nil && p.Changed())
+	}
+	state := t.TempDir()
+	d := &delivered{}
+	o := Options{Plan: p, Dir: dir, StateDir: state, Getenv: keyEnv(t), Deliver: d.deliver}
+	res, err := Apply(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := res.Pipelines[0]
+	if len(pr.Promotions) != 1 || pr.Promotions[0].Environment != "staging" || !pr.Delivered {
+		t.Fatalf("first apply: %+v", pr)
+	}
+	if len(pr.Waiting) != 1 || !strings.Contains(pr.Waiting[0], "needs --approve production") {
+		t.Errorf("waiting: %v", pr.Waiting)
+	}
+	first := pr.Model
+	if champion(t, dir, "staging") != first || champion(t, dir, "production") != "" {
+		t.Fatalf("lock: staging %s, production %s", champion(t, dir, "staging"), champion(t, dir, "production"))
+	}
+	if v := d.files["values-staging.yaml"]; !bytes.Contains(v, []byte(strings.TrimPrefix(first, "sha256:"))) {
+		t.Errorf("delivered staging values do not name the new model:\n%s", v)
+	}
+
+	// The saved plan is stale now: the lock it was made from changed.
+	var se *plan.StaleError
+	if _, err := Apply(ctx, o); !errors.As(err, &se) {
+		t.Fatalf("second apply of the same plan: %v, want a stale plan", err)
+	}
+
+	// A fresh apply with approval promotes production; another changes
+	// nothing and delivers nothing.
+	o.Plan, o.Base, o.Approve = nil, "HEAD", []string{"production"}
+	res, err = Apply(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr := res.Pipelines[0]; len(pr.Promotions) != 1 || pr.Promotions[0].Environment != "production" || pr.Model != first {
+		t.Fatalf("approved apply: %+v", pr)
+	}
+	calls := len(d.calls)
+	res, err = Apply(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr := res.Pipelines[0]; len(pr.Promotions) != 0 || pr.Delivered || len(d.calls) != calls {
+		t.Fatalf("idempotent apply: %+v, %d deliveries", pr, len(d.calls)-calls)
+	}
+
+	// A second model, then a rollback of staging to the first.
+	edit(t, dir, "learningRate:        0.05", "learningRate:        0.2")
+	o.Approve = nil
+	res, err = Apply(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := res.Pipelines[0].Model
+	if second == first || champion(t, dir, "staging") != second || champion(t, dir, "production") != first {
+		t.Fatalf("second model: staging %s production %s", champion(t, dir, "staging"), champion(t, dir, "production"))
+	}
+	rb, err := Rollback(ctx, dir, "churn", "staging", state, d.deliver)
+	if err != nil || rb.To != first || champion(t, dir, "staging") != first {
+		t.Fatalf("rollback: %+v %v", rb, err)
+	}
+	if !strings.Contains(d.calls[len(d.calls)-1], first) {
+		t.Errorf("rollback delivery: %s", d.calls[len(d.calls)-1])
+	}
+	if _, err := Rollback(ctx, dir, "churn", "staging", state, nil); err == nil {
+		t.Error("a second rollback with no history left")
+	}
+}
+
+// TestConcurrentApplies runs two applies of the same change at once: the
+// pipeline lock serialises them, and the lock file ends consistent.
+func TestConcurrentApplies(t *testing.T) {
+	_, dir := repo(t)
+	edit(t, dir, "learningRate:        0.1", "learningRate:        0.05")
+	state := t.TempDir()
+	env := keyEnv(t)
+	var wg sync.WaitGroup
+	results := make([]*Result, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = Apply(context.Background(), Options{Dir: dir, Base: "HEAD", StateDir: state, Getenv: env, Approve: []string{"production"}})
+		}()
+	}
+	wg.Wait()
+	promotions := 0
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Fatalf("apply %d: %v", i, errs[i])
+		}
+		promotions += len(results[i].Pipelines[0].Promotions)
+	}
+	if promotions != 2 {
+		t.Errorf("%d promotions in all, want 2 (staging and production, once)", promotions)
+	}
+	if champion(t, dir, "staging") == "" || champion(t, dir, "production") != champion(t, dir, "staging") {
+		t.Errorf("lock after concurrent applies: staging %s production %s", champion(t, dir, "staging"), champion(t, dir, "production"))
+	}
+}
+
