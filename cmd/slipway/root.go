@@ -156,6 +156,8 @@ files of the targets that run them. Targets in this build: ` + strings.Join(all.
 		a.modelCommand(),
 		a.registryCommand(),
 		a.planCommand(),
+		a.applyCommand(),
+		a.rollbackCommand(),
 	)
 	return root
 }

@@ -222,4 +222,3 @@ func TestConcurrentApplies(t *testing.T) {
 		t.Errorf("lock after concurrent applies: staging %s production %s", champion(t, dir, "staging"), champion(t, dir, "production"))
 	}
 }
-
