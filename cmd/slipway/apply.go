@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/compiler/gitfs"
@@ -158,16 +155,15 @@ apply does.`,
 	return cmd
 }
 
-// deliverer builds the GitOps deliverer the flags ask for, or nil.
+// deliverer builds the GitOps deliverer the flags ask for, or nil (then
+// the spec's deploy.delivery decides).
 func (f *deliveryFlags) deliverer(cmd *cobra.Command) (apply.Deliverer, error) {
 	if f.dir != "" && f.repo != "" {
 		return nil, usagef("give --gitops-dir or --gitops-repo, not both")
 	}
-	if f.dir == "" && f.repo == "" {
-		return nil, nil
-	}
-	t := gitops.Target{URL: f.repo, Branch: f.branch, Dir: f.path, Push: f.push}
-	if f.dir != "" {
+	var t gitops.Target
+	switch {
+	case f.dir != "":
 		abs, err := filepath.Abs(f.dir)
 		if err != nil {
 			return nil, err
@@ -180,41 +176,17 @@ func (f *deliveryFlags) deliverer(cmd *cobra.Command) (apply.Deliverer, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.LocalRepo, t.Dir, t.Branch = repo.Root(), rel, ""
-		if b, err := currentBranch(repo.Root()); err == nil {
-			t.Branch = b
+		if t, err = apply.LocalTarget(abs, rel); err != nil {
+			return nil, err
 		}
+		t.Push = f.push
+	case f.repo != "":
+		t = gitops.Target{URL: f.repo, Branch: f.branch, Dir: f.path}
+	default:
+		return nil, nil
 	}
 	if tok := os.Getenv("SLIPWAY_GITOPS_TOKEN"); tok != "" {
 		t.Auth = gitops.TokenAuth(tok)
 	}
-	return func(ctx context.Context, pipeline string, files []apply.File, message string) (bool, error) {
-		tt := t
-		tt.Dir = path.Join(t.Dir, pipeline)
-		gf := make([]gitops.File, len(files))
-		for i, fl := range files {
-			gf[i] = gitops.File{Path: fl.Path, Data: fl.Data}
-		}
-		res, err := gitops.Deliver(ctx, tt, gf, message)
-		if err != nil {
-			return false, err
-		}
-		return res.Changed, nil
-	}, nil
-}
-
-// currentBranch is the branch checked out in a repository.
-func currentBranch(root string) (string, error) {
-	r, err := git.PlainOpen(root)
-	if err != nil {
-		return "", err
-	}
-	h, err := r.Head()
-	if err != nil {
-		return "", err
-	}
-	if !h.Name().IsBranch() {
-		return "", errors.New("detached HEAD")
-	}
-	return h.Name().Short(), nil
+	return apply.GitOps(t), nil
 }

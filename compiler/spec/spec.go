@@ -239,6 +239,20 @@ type Signing struct {
 // Deploy releases the model.
 type Deploy struct {
 	Environments map[string]*Environment `json:"environments"`
+	Delivery     *Delivery               `json:"delivery,omitempty"`
+}
+
+// Delivery is how rendered charts reach the cluster.
+type Delivery struct {
+	GitOps *GitOps `json:"gitops,omitempty"`
+}
+
+// GitOps commits rendered charts to a GitOps repository.
+type GitOps struct {
+	Repository  string `json:"repository,omitempty"`
+	Branch      string `json:"branch"`
+	Path        string `json:"path"`
+	TokenSecret string `json:"tokenSecret,omitempty"`
 }
 
 // Environment is one place the model runs.

@@ -106,6 +106,9 @@ func Apply(ctx context.Context, o Options) (*Result, error) {
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
 	popts := plans.Options{Dir: o.Dir, Base: o.Base, Head: o.Head}
 	if o.Plan != nil {
 		popts = fromPlan(o.Plan, o.Dir)
@@ -217,7 +220,16 @@ func (o Options) pipeline(ctx context.Context, res *compiler.Result, name string
 // deliver renders the pipeline's charts with the new champions and hands
 // them to the Deliverer.
 func (o Options) deliver(ctx context.Context, res *compiler.Result, name string, pr *PipelineResult) (bool, error) {
-	if o.Deliver == nil {
+	deliver := o.Deliver
+	if deliver == nil {
+		var err error
+		if sp := res.Spec.Pipelines[name]; sp != nil && sp.Deploy != nil {
+			if deliver, err = o.specDeliverer(sp.Deploy.Delivery, res.Dir); err != nil {
+				return false, fmt.Errorf("apply %s: %w", name, err)
+			}
+		}
+	}
+	if deliver == nil {
 		return false, nil
 	}
 	again, ds := compiler.Compile(ctx, compiler.Options{FS: os.DirFS(res.Dir), Dir: ".", Root: res.Dir, Path: res.Program.Path})
@@ -242,7 +254,7 @@ func (o Options) deliver(ctx context.Context, res *compiler.Result, name string,
 		envs = append(envs, p.Environment)
 	}
 	msg := fmt.Sprintf("slipway apply: %s %s → %s", name, strings.Join(envs, ", "), pr.Model)
-	return o.Deliver(ctx, name, files, msg)
+	return deliver(ctx, name, files, msg)
 }
 
 // promotionOrder lists a pipeline's environments so that each comes after

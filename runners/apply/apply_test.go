@@ -222,3 +222,42 @@ func TestConcurrentApplies(t *testing.T) {
 		t.Errorf("lock after concurrent applies: staging %s production %s", champion(t, dir, "staging"), champion(t, dir, "production"))
 	}
 }
+
+// TestSpecDelivery lets the spec choose the delivery: a folder of this
+// repository, committed there.
+func TestSpecDelivery(t *testing.T) {
+	root, dir := repo(t)
+	edit(t, dir, "deploy: environments: {", "deploy: delivery: gitops: path: \"clusters\"\n\tdeploy: environments: {")
+	edit(t, dir, "learningRate:        0.1", "learningRate:        0.05")
+	res, err := Apply(context.Background(), Options{Dir: dir, Base: "HEAD", StateDir: t.TempDir(), Getenv: keyEnv(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr := res.Pipelines[0]; !pr.Delivered {
+		t.Fatalf("not delivered: %+v", pr)
+	}
+	r, err := git.PlainOpen(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := r.Head()
+	c, err := r.CommitObject(head.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := c.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stats) == 0 {
+		t.Fatal("the delivery commit touches nothing")
+	}
+	for _, s := range stats {
+		if !strings.HasPrefix(s.Name, "clusters/churn/") {
+			t.Errorf("the delivery commit touches %s", s.Name)
+		}
+	}
+	if !strings.Contains(c.Message, "slipway apply: churn staging") {
+		t.Errorf("message %q", c.Message)
+	}
+}
