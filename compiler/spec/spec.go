@@ -245,6 +245,14 @@ type Deploy struct {
 // Delivery is how rendered charts reach the cluster.
 type Delivery struct {
 	GitOps *GitOps `json:"gitops,omitempty"`
+	Helm   *Helm   `json:"helm,omitempty"`
+}
+
+// Helm installs rendered charts with Helm's SDK.
+type Helm struct {
+	KubeContext string `json:"kubeContext,omitempty"`
+	Atomic      bool   `json:"atomic"`
+	Timeout     string `json:"timeout"`
 }
 
 // GitOps commits rendered charts to a GitOps repository.
