@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-ml/slipway/compiler/gitfs"
 	"github.com/slipway-ml/slipway/compiler/plan"
 	"github.com/slipway-ml/slipway/runners/apply"
+	"github.com/slipway-ml/slipway/runners/argosubmit"
 	"github.com/slipway-ml/slipway/runners/gitops"
 )
 
@@ -35,6 +36,9 @@ func (a *app) applyCommand() *cobra.Command {
 		approve                             []string
 		push                                bool
 		df                                  deliveryFlags
+		executor, argoServer, argoNamespace string
+		argoParams                          []string
+		argoInsecure                        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "apply [PLAN.json] [--dir DIR] [--base REV]",
@@ -65,6 +69,25 @@ two applies apart; an apply of a state already applied changes nothing.`,
 			var err error
 			if o.Deliver, err = df.deliverer(cmd); err != nil {
 				return err
+			}
+			switch executor {
+			case "local":
+			case "argo":
+				if argoServer == "" {
+					return usagef("--executor argo needs --argo-server URL")
+				}
+				ao := &argosubmit.Options{Server: argoServer, Namespace: argoNamespace, Token: os.Getenv("SLIPWAY_ARGO_TOKEN"),
+					Insecure: argoInsecure, Parameters: map[string]string{}}
+				for _, kv := range argoParams {
+					k, v, ok := strings.Cut(kv, "=")
+					if !ok {
+						return usagef("--argo-param %q: want NAME=VALUE", kv)
+					}
+					ao.Parameters[k] = v
+				}
+				o.Argo = ao
+			default:
+				return usagef("--executor must be local or argo, not %q", executor)
 			}
 			if !a.json {
 				o.Log = func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
@@ -116,6 +139,11 @@ two applies apart; an apply of a state already applied changes nothing.`,
 	cmd.Flags().StringSliceVar(&approve, "approve", nil, "environments whose approval is given (repeatable)")
 	cmd.Flags().BoolVar(&push, "push", false, "push models and signatures to the spec's repository")
 	cmd.Flags().StringVar(&registry, "registry", "", "push to this registry host instead (implies --push)")
+	cmd.Flags().StringVar(&executor, "executor", "local", "where the changed pipelines run: local (this machine) or argo")
+	cmd.Flags().StringVar(&argoServer, "argo-server", "", "Argo Server URL for --executor argo (token from $SLIPWAY_ARGO_TOKEN)")
+	cmd.Flags().StringVar(&argoNamespace, "argo-namespace", "default", "namespace the Workflow is submitted to")
+	cmd.Flags().StringArrayVar(&argoParams, "argo-param", nil, "Workflow parameter NAME=VALUE, e.g. repo=https://github.com/acme/ml (repeatable)")
+	cmd.Flags().BoolVar(&argoInsecure, "argo-insecure", false, "skip TLS verification of the Argo Server (test servers only)")
 	df.add(cmd)
 	return cmd
 }

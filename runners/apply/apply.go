@@ -19,12 +19,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/slipway-ml/slipway/backends/argo"
 	"github.com/slipway-ml/slipway/backends/helm"
 	"github.com/slipway-ml/slipway/backends/output"
 	"github.com/slipway-ml/slipway/compiler"
 	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/compiler/plan"
 	"github.com/slipway-ml/slipway/compiler/spec"
+	"github.com/slipway-ml/slipway/runners/argosubmit"
 	"github.com/slipway-ml/slipway/runners/pipeline"
 	"github.com/slipway-ml/slipway/runners/plans"
 )
@@ -62,6 +64,10 @@ type Options struct {
 	Deliver Deliverer
 	// Log receives progress lines.
 	Log func(format string, args ...any)
+	// Argo, when set, runs the changed pipelines on Argo Workflows instead
+	// of this machine: the rendered Workflow is submitted to Argo.Server
+	// (its WorkflowTemplate already applied) and followed to the end.
+	Argo *argosubmit.Options
 }
 
 // Result is what an apply did.
@@ -162,6 +168,9 @@ func (o Options) pipeline(ctx context.Context, res *compiler.Result, name string
 		return nil, err
 	}
 	defer unlock()
+	if o.Argo != nil {
+		return o.runArgo(ctx, res, name)
+	}
 	o.Log("%s: running", name)
 	out, err := pipeline.Run(ctx, pipeline.Options{Compiled: res, Pipeline: name, StateDir: o.StateDir, Getenv: o.Getenv,
 		Push: o.Push, Registry: o.Registry})
@@ -215,6 +224,40 @@ func (o Options) pipeline(ctx context.Context, res *compiler.Result, name string
 	}
 	pr.Delivered, err = o.deliver(ctx, res, name, pr)
 	return pr, err
+}
+
+// runArgo submits the pipeline's Workflow to Argo and follows it. The
+// model it trains is pushed by its package step; promoting it needs its
+// digest, which the Workflow does not report back in this version, so an
+// Argo apply stops after the run and says so.
+func (o Options) runArgo(ctx context.Context, res *compiler.Result, name string) (*PipelineResult, error) {
+	files, err := argo.New().Render(res.Program)
+	if err != nil {
+		return nil, fmt.Errorf("apply %s: render the Argo workflow: %w", name, err)
+	}
+	want := "argo/" + name + "/" + argo.FileWorkflow
+	var wf []byte
+	for _, f := range files {
+		if f.Path == want {
+			wf = f.Data
+		}
+	}
+	if wf == nil {
+		return nil, fmt.Errorf("apply %s: the Argo target rendered no %s", name, want)
+	}
+	ao := *o.Argo
+	ao.Workflow = wf
+	ao.Progress = func(node, phase string) { o.Log("%s: %s %s", name, node, phase) }
+	r, err := argosubmit.Submit(ctx, ao)
+	pr := &PipelineResult{Name: name}
+	if r != nil {
+		pr.RunID = r.Name
+	}
+	if err != nil {
+		return pr, fmt.Errorf("apply %s on Argo: %w", name, err)
+	}
+	o.Log("%s: Argo workflow %s %s; promote its pushed model with slipway apply on this machine once its digest is in the registry", name, r.Name, r.Phase)
+	return pr, nil
 }
 
 // deliver renders the pipeline's charts with the new champions and hands

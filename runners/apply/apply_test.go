@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/compiler/plan"
+	"github.com/slipway-ml/slipway/runners/argosubmit"
 	"github.com/slipway-ml/slipway/runners/plans"
 	"github.com/slipway-ml/slipway/runners/signing"
 )
@@ -259,5 +263,36 @@ func TestSpecDelivery(t *testing.T) {
 	}
 	if !strings.Contains(c.Message, "slipway apply: churn staging") {
 		t.Errorf("message %q", c.Message)
+	}
+}
+
+// TestApplyOnArgo submits the changed pipeline's Workflow to an Argo
+// Server (a fake one here) and follows it; nothing is promoted.
+func TestApplyOnArgo(t *testing.T) {
+	_, dir := repo(t)
+	edit(t, dir, "learningRate:        0.1", "learningRate:        0.05")
+	var submitted []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/api/v1/workflows/ml":
+			submitted, _ = io.ReadAll(r.Body)
+			_, _ = w.Write([]byte(`{"metadata": {"name": "churn-abc", "namespace": "ml"}, "status": {"phase": "Running"}}`))
+		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/workflows/ml/churn-abc":
+			_, _ = w.Write([]byte(`{"metadata": {"name": "churn-abc", "namespace": "ml"}, "status": {"phase": "Succeeded", "nodes": {"churn-abc.train": {"displayName": "train", "phase": "Succeeded"}}}}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	res, err := Apply(context.Background(), Options{Dir: dir, Base: "HEAD", StateDir: t.TempDir(),
+		Argo: &argosubmit.Options{Server: srv.URL, Namespace: "ml", Poll: time.Millisecond, Parameters: map[string]string{"repo": "https://example.com/ml"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr := res.Pipelines[0]; pr.RunID != "churn-abc" || len(pr.Promotions) != 0 {
+		t.Errorf("argo apply: %+v", pr)
+	}
+	if !bytes.Contains(submitted, []byte(`"generateName":"churn-`)) || champion(t, dir, "staging") != "" {
+		t.Errorf("submitted %s; staging champion %q", submitted, champion(t, dir, "staging"))
 	}
 }
