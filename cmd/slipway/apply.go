@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,7 +39,8 @@ func (a *app) applyCommand() *cobra.Command {
 		df                                  deliveryFlags
 		executor, argoServer, argoNamespace string
 		argoParams                          []string
-		argoInsecure                        bool
+		argoInsecure, helmInstall           bool
+		kubeconfig, kubeContext             string
 	)
 	cmd := &cobra.Command{
 		Use:   "apply [PLAN.json] [--dir DIR] [--base REV]",
@@ -69,6 +71,9 @@ two applies apart; an apply of a state already applied changes nothing.`,
 			var err error
 			if o.Deliver, err = df.deliverer(cmd); err != nil {
 				return err
+			}
+			if helmInstall {
+				o.Helm = &apply.HelmOptions{Kubeconfig: kubeconfig, KubeContext: kubeContext, Atomic: true, Timeout: 5 * time.Minute}
 			}
 			switch executor {
 			case "local":
@@ -139,6 +144,9 @@ two applies apart; an apply of a state already applied changes nothing.`,
 	cmd.Flags().StringSliceVar(&approve, "approve", nil, "environments whose approval is given (repeatable)")
 	cmd.Flags().BoolVar(&push, "push", false, "push models and signatures to the spec's repository")
 	cmd.Flags().StringVar(&registry, "registry", "", "push to this registry host instead (implies --push)")
+	cmd.Flags().BoolVar(&helmInstall, "helm", false, "install each promoted environment's release with Helm's SDK (helm upgrade --install --atomic)")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig for --helm (default $KUBECONFIG or ~/.kube/config)")
+	cmd.Flags().StringVar(&kubeContext, "kube-context", "", "kubeconfig context for --helm (default: the current one)")
 	cmd.Flags().StringVar(&executor, "executor", "local", "where the changed pipelines run: local (this machine) or argo")
 	cmd.Flags().StringVar(&argoServer, "argo-server", "", "Argo Server URL for --executor argo (token from $SLIPWAY_ARGO_TOKEN)")
 	cmd.Flags().StringVar(&argoNamespace, "argo-namespace", "default", "namespace the Workflow is submitted to")

@@ -64,6 +64,10 @@ type Options struct {
 	Deliver Deliverer
 	// Log receives progress lines.
 	Log func(format string, args ...any)
+	// Helm, when set, installs each promoted environment's release with
+	// Helm's SDK (`helm upgrade --install`); the spec's
+	// deploy.delivery.helm turns it on too.
+	Helm *HelmOptions
 	// Argo, when set, runs the changed pipelines on Argo Workflows instead
 	// of this machine: the rendered Workflow is submitted to Argo.Server
 	// (its WorkflowTemplate already applied) and followed to the end.
@@ -272,7 +276,14 @@ func (o Options) deliver(ctx context.Context, res *compiler.Result, name string,
 			}
 		}
 	}
-	if deliver == nil {
+	var hopts *HelmOptions
+	if sp := res.Spec.Pipelines[name]; sp != nil && sp.Deploy != nil && sp.Deploy.Delivery != nil && sp.Deploy.Delivery.Helm != nil {
+		hopts = fromSpec(sp.Deploy.Delivery.Helm)
+	}
+	if o.Helm != nil {
+		hopts = o.Helm
+	}
+	if deliver == nil && hopts == nil {
 		return false, nil
 	}
 	again, ds := compiler.Compile(ctx, compiler.Options{FS: os.DirFS(res.Dir), Dir: ".", Root: res.Dir, Path: res.Program.Path})
@@ -297,7 +308,22 @@ func (o Options) deliver(ctx context.Context, res *compiler.Result, name string,
 		envs = append(envs, p.Environment)
 	}
 	msg := fmt.Sprintf("slipway apply: %s %s → %s", name, strings.Join(envs, ", "), pr.Model)
-	return deliver(ctx, name, files, msg)
+	changed := false
+	if deliver != nil {
+		c, err := deliver(ctx, name, files, msg)
+		if err != nil {
+			return false, err
+		}
+		changed = c
+	}
+	if hopts != nil {
+		c, err := o.install(ctx, again, name, files, envs, hopts)
+		if err != nil {
+			return changed, err
+		}
+		changed = changed || c
+	}
+	return changed, nil
 }
 
 // promotionOrder lists a pipeline's environments so that each comes after

@@ -16,6 +16,11 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chartutil"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/compiler/plan"
@@ -294,5 +299,46 @@ func TestApplyOnArgo(t *testing.T) {
 	}
 	if !bytes.Contains(submitted, []byte(`"generateName":"churn-`)) || champion(t, dir, "staging") != "" {
 		t.Errorf("submitted %s; staging champion %q", submitted, champion(t, dir, "staging"))
+	}
+}
+
+// TestApplyHelm installs the promoted release with Helm's SDK (in-memory
+// releases, a fake cluster); a second apply leaves the release alone.
+func TestApplyHelm(t *testing.T) {
+	_, dir := repo(t)
+	edit(t, dir, "learningRate:        0.1", "learningRate:        0.05")
+	configs := map[string]*action.Configuration{}
+	h := &HelmOptions{Atomic: true, Timeout: time.Minute, Config: func(ns string) *action.Configuration {
+		if c, ok := configs[ns]; ok {
+			return c
+		}
+		caps := chartutil.DefaultCapabilities.Copy()
+		caps.KubeVersion = chartutil.KubeVersion{Version: "v1.30.0", Major: "1", Minor: "30"}
+		c := &action.Configuration{Releases: storage.Init(driver.NewMemory()), Capabilities: caps,
+			KubeClient: &kubefake.PrintingKubeClient{Out: io.Discard, LogOutput: io.Discard}}
+		configs[ns] = c
+		return c
+	}}
+	o := Options{Dir: dir, Base: "HEAD", StateDir: t.TempDir(), Getenv: keyEnv(t), Helm: h}
+	res, err := Apply(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Pipelines[0].Delivered {
+		t.Fatalf("not installed: %+v", res.Pipelines[0])
+	}
+	cfg := configs["ml-staging"]
+	if cfg == nil {
+		t.Fatal("nothing installed in ml-staging")
+	}
+	rel, err := cfg.Releases.Last("churn-staging")
+	if err != nil || rel.Version != 1 || rel.Info.Status.String() != "deployed" {
+		t.Fatalf("release: %v %v", rel, err)
+	}
+	if !strings.Contains(rel.Manifest, strings.TrimPrefix(res.Pipelines[0].Model, "sha256:")) {
+		t.Error("the installed manifest does not name the promoted model")
+	}
+	if _, ok := configs["ml"]; ok {
+		t.Error("production was installed without approval")
 	}
 }
