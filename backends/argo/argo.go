@@ -70,6 +70,10 @@ const DefaultRevision = "HEAD"
 // container; steps run from SourcePath/<package path>.
 const SourcePath = "/src"
 
+// EnvRunName carries the workflow's name to the package step, which tags
+// the pushed model "run-<name>".
+const EnvRunName = "SLIPWAY_RUN_NAME"
+
 // EnvInputPrefix prefixes the environment variable that carries each
 // input's digest into a step's container (SLIPWAY_INPUT_RAW_CUSTOMERS).
 const EnvInputPrefix = "SLIPWAY_INPUT_"
@@ -332,6 +336,11 @@ func containerTemplate(prog *ir.Program, p *ir.Pipeline, s *ir.Step, name string
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		c.Env = append(c.Env, envVar{Name: k, Value: s.Env[k]})
+	}
+	if s.Kind == ir.KindPackage {
+		// The package step tags the model it pushes with the workflow's
+		// name, so that `slipway apply --executor argo` finds its digest.
+		c.Env = append(c.Env, envVar{Name: EnvRunName, Value: "{{workflow.name}}"})
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Secrets)) {
 		c.Env = append(c.Env, envVar{Name: k, ValueFrom: &envVarSource{

@@ -27,6 +27,8 @@ import (
 	"github.com/slipway-ml/slipway/compiler/plan"
 	"github.com/slipway-ml/slipway/compiler/spec"
 	"github.com/slipway-ml/slipway/runners/argosubmit"
+	"github.com/slipway-ml/slipway/runners/artifact"
+	"github.com/slipway-ml/slipway/runners/artifact/remote"
 	"github.com/slipway-ml/slipway/runners/pipeline"
 	"github.com/slipway-ml/slipway/runners/plans"
 )
@@ -190,15 +192,19 @@ func (o Options) pipeline(ctx context.Context, res *compiler.Result, name string
 		return pr, nil
 	}
 	pr.Model = out.Published.Digest
-	// Promote in the order of promoteAfter; the lock is re-read under the
-	// pipeline's lock so that a concurrent apply's promotions are kept.
+	return pr, o.promote(ctx, res, name, pr, out.Report.Metrics)
+}
+
+// promote makes pr.Model the champion through the environments, in the
+// order of promoteAfter, and delivers. The lock is re-read under the
+// pipeline's lock so that a concurrent apply's promotions are kept.
+func (o Options) promote(ctx context.Context, res *compiler.Result, name string, pr *PipelineResult, metrics map[string]float64) error {
 	lockPath := filepath.Join(res.Dir, lock.Filename)
 	l, err := readLock(lockPath)
 	if err != nil {
-		return pr, err
+		return err
 	}
 	sp := res.Spec.Pipelines[name]
-	metrics := out.Report.Metrics
 	for _, env := range promotionOrder(sp) {
 		e := sp.Deploy.Environments[env]
 		if e.PromoteAfter != "" {
@@ -221,19 +227,18 @@ func (o Options) pipeline(ctx context.Context, res *compiler.Result, name string
 	}
 	if len(pr.Promotions) == 0 {
 		o.Log("%s: every environment already serves %s; nothing to promote", name, pr.Model)
-		return pr, nil
+		return nil
 	}
 	if err := writeLock(lockPath, l); err != nil {
-		return pr, err
+		return err
 	}
 	pr.Delivered, err = o.deliver(ctx, res, name, pr)
-	return pr, err
+	return err
 }
 
-// runArgo submits the pipeline's Workflow to Argo and follows it. The
-// model it trains is pushed by its package step; promoting it needs its
-// digest, which the Workflow does not report back in this version, so an
-// Argo apply stops after the run and says so.
+// runArgo submits the pipeline's Workflow to Argo and follows it; on
+// success it reads back the model the run's package step pushed (tagged
+// run-<workflow name>) and promotes it as a local run's.
 func (o Options) runArgo(ctx context.Context, res *compiler.Result, name string) (*PipelineResult, error) {
 	files, err := argo.New().Render(res.Program)
 	if err != nil {
@@ -260,8 +265,42 @@ func (o Options) runArgo(ctx context.Context, res *compiler.Result, name string)
 	if err != nil {
 		return pr, fmt.Errorf("apply %s on Argo: %w", name, err)
 	}
-	o.Log("%s: Argo workflow %s %s; promote its pushed model with slipway apply on this machine once its digest is in the registry", name, r.Name, r.Phase)
-	return pr, nil
+	o.Log("%s: Argo workflow %s %s", name, r.Name, r.Phase)
+	sp := res.Spec.Pipelines[name]
+	if sp == nil || sp.Artifact == nil {
+		return pr, nil
+	}
+	// The package step tagged the model it pushed with the run's name.
+	repo := sp.Artifact.Repository
+	if o.Registry != "" {
+		if _, rest, ok := strings.Cut(repo, "/"); ok {
+			repo = strings.TrimSuffix(o.Registry, "/") + "/" + rest
+		}
+	}
+	tag := repo + ":run-" + r.Name
+	var ropts []remote.Option
+	if o.Registry != "" && isLoopback(o.Registry) {
+		ropts = append(ropts, remote.Insecure())
+	}
+	art, err := remote.Pull(ctx, tag, ropts...)
+	if err != nil {
+		return pr, fmt.Errorf("apply %s: the model of Argo run %s: %w", name, r.Name, err)
+	}
+	pr.Model = art.Digest()
+	var metrics map[string]float64
+	if mf, err := art.ManifestOf(); err == nil {
+		metrics, _ = artifact.ParseMetrics(mf.Annotations[artifact.AnnotationMetrics])
+	}
+	return pr, o.promote(ctx, res, name, pr, metrics)
+}
+
+// isLoopback reports a registry host on this machine.
+func isLoopback(host string) bool {
+	h := host
+	if i := strings.LastIndex(h, ":"); i > 0 {
+		h = h[:i]
+	}
+	return h == "localhost" || h == "127.0.0.1" || h == "[::1]"
 }
 
 // deliver renders the pipeline's charts with the new champions and hands

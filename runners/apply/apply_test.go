@@ -24,7 +24,10 @@ import (
 
 	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/compiler/plan"
+	"github.com/slipway-ml/slipway/compiler"
 	"github.com/slipway-ml/slipway/runners/argosubmit"
+	"github.com/slipway-ml/slipway/runners/artifact/registry"
+	"github.com/slipway-ml/slipway/runners/pipeline"
 	"github.com/slipway-ml/slipway/runners/plans"
 	"github.com/slipway-ml/slipway/runners/signing"
 )
@@ -272,10 +275,34 @@ func TestSpecDelivery(t *testing.T) {
 }
 
 // TestApplyOnArgo submits the changed pipeline's Workflow to an Argo
-// Server (a fake one here) and follows it; nothing is promoted.
+// Server (a fake one here) and follows it; the model its package step
+// pushed and tagged with the run's name (pushed here by a local run, as the
+// Argo step would) is then promoted.
 func TestApplyOnArgo(t *testing.T) {
 	_, dir := repo(t)
 	edit(t, dir, "learningRate:        0.1", "learningRate:        0.05")
+	h, err := registry.NewRegistry(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := httptest.NewServer(h)
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	env := keyEnv(t)
+	res, ds := compiler.Compile(context.Background(), compiler.Options{FS: os.DirFS(dir), Dir: ".", Root: dir})
+	if res == nil {
+		t.Fatal(ds)
+	}
+	out, err := pipeline.Run(context.Background(), pipeline.Options{Compiled: res, StateDir: t.TempDir(), Registry: host,
+		Getenv: func(k string) string {
+			if k == "SLIPWAY_RUN_NAME" {
+				return "churn-abc"
+			}
+			return env(k)
+		}})
+	if err != nil || out.Err() != nil {
+		t.Fatalf("the run standing in for the Argo steps: %v %v", err, out.Err())
+	}
 	var submitted []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -289,16 +316,20 @@ func TestApplyOnArgo(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	res, err := Apply(context.Background(), Options{Dir: dir, Base: "HEAD", StateDir: t.TempDir(),
+	ar, err := Apply(context.Background(), Options{Dir: dir, Base: "HEAD", StateDir: t.TempDir(), Registry: host,
 		Argo: &argosubmit.Options{Server: srv.URL, Namespace: "ml", Poll: time.Millisecond, Parameters: map[string]string{"repo": "https://example.com/ml"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pr := res.Pipelines[0]; pr.RunID != "churn-abc" || len(pr.Promotions) != 0 {
-		t.Errorf("argo apply: %+v", pr)
+	pr := ar.Pipelines[0]
+	if pr.RunID != "churn-abc" || pr.Model != out.Published.Digest || len(pr.Promotions) != 1 {
+		t.Errorf("argo apply: %+v, want model %s promoted to staging", pr, out.Published.Digest)
 	}
-	if !bytes.Contains(submitted, []byte(`"generateName":"churn-`)) || champion(t, dir, "staging") != "" {
-		t.Errorf("submitted %s; staging champion %q", submitted, champion(t, dir, "staging"))
+	if !bytes.Contains(submitted, []byte(`"generateName":"churn-`)) || !bytes.Contains(submitted, []byte(`"workflowTemplateRef":{"name":"churn"}`)) {
+		t.Errorf("submitted %s", submitted)
+	}
+	if champion(t, dir, "staging") != out.Published.Digest {
+		t.Errorf("staging champion %q", champion(t, dir, "staging"))
 	}
 }
 

@@ -172,6 +172,14 @@ func (s *packageStep) Check(ctx context.Context, sc *local.StepContext) error {
 		}
 		pub.Pushed = ref
 		sc.Logf("pushed %s", ref)
+		if run := s.c.Getenv("SLIPWAY_RUN_NAME"); run != "" {
+			// Tag the model with the run that made it, for apply to find.
+			tagRef := strings.SplitN(ref, "@", 2)[0] + ":run-" + run
+			if _, err := remote.Push(ctx, art, tagRef, opts...); err != nil {
+				return fmt.Errorf("tag %s: %w", tagRef, err)
+			}
+			sc.Logf("tagged %s", tagRef)
+		}
 		if pub.Signed {
 			tag, err := store.SignatureTag(pkg.Digest)
 			if err != nil {
