@@ -22,9 +22,9 @@ import (
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 
+	"github.com/slipway-ml/slipway/compiler"
 	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/compiler/plan"
-	"github.com/slipway-ml/slipway/compiler"
 	"github.com/slipway-ml/slipway/runners/argosubmit"
 	"github.com/slipway-ml/slipway/runners/artifact/registry"
 	"github.com/slipway-ml/slipway/runners/pipeline"
