@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/compiler"
+	"github.com/slipway-ml/slipway/compiler/ir"
+	"github.com/slipway-ml/slipway/runners/apply"
 	"github.com/slipway-ml/slipway/runners/local"
 	"github.com/slipway-ml/slipway/runners/pipeline"
 )
@@ -115,8 +117,14 @@ func (a *app) run(ctx context.Context, dir string, f *runFlags, only []string) e
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	pr := newProgress(a.stderr, a.json)
+	var extra map[ir.Kind]local.Executor
+	if only != nil {
+		// A deploy step by itself (the remote targets' deploy jobs):
+		// promote the packaged model and deliver, as apply does.
+		extra = apply.Executors(apply.Options{StateDir: f.stateDir, Push: f.push, Registry: f.registry}, res)
+	}
 	out, err := pipeline.Run(ctx, pipeline.Options{Compiled: res, Pipeline: f.pipeline, StateDir: f.stateDir,
-		Jobs: f.jobs, NoCache: f.noCache, Only: only, Events: pr.event, Push: f.push, Registry: f.registry})
+		Jobs: f.jobs, NoCache: f.noCache, Only: only, Events: pr.event, Push: f.push, Registry: f.registry, Extra: extra})
 	pr.close()
 	if err != nil {
 		return runnerError(err)

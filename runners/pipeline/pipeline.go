@@ -48,6 +48,9 @@ type Options struct {
 	FetchOptions []steps.FetchOption
 	// RetryDelay is the first wait before a retry. Default 1s.
 	RetryDelay time.Duration
+	// Extra are executors for more step kinds (`slipway step` adds the
+	// deploy step's).
+	Extra map[ir.Kind]local.Executor
 	// Push publishes packed models and their signatures to the spec's
 	// artifact.repository; Registry replaces its host (a local registry).
 	Push     bool
@@ -91,6 +94,9 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	execs := steps.Executors(steps.Config{StateDir: o.StateDir, Lock: o.Compiled.Lock, Getenv: o.Getenv, FetchOptions: o.FetchOptions,
 		Version: o.Compiled.Program.SlipwayVersion, Revision: commit, Push: o.Push || o.Registry != "", Registry: o.Registry})
+	for k, e := range o.Extra {
+		execs[k] = e
+	}
 	res, err := local.Run(ctx, local.Options{Program: o.Compiled.Program, Pipeline: o.Pipeline, Dir: o.Compiled.Dir,
 		StateDir: o.StateDir, Executors: execs, Only: o.Only, Jobs: o.Jobs, NoCache: o.NoCache, Events: o.Events,
 		RetryDelay: o.RetryDelay})
