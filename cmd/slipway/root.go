@@ -158,6 +158,7 @@ files of the targets that run them. Targets in this build: ` + strings.Join(all.
 		a.planCommand(),
 		a.applyCommand(),
 		a.rollbackCommand(),
+		a.monitorCommand(),
 	)
 	return root
 }

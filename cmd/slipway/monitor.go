@@ -1,0 +1,166 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-ml/slipway/compiler/spec"
+	"github.com/slipway-ml/slipway/runners/dataset"
+	"github.com/slipway-ml/slipway/runners/monitor"
+	"github.com/slipway-ml/slipway/runners/train/table"
+)
+
+// pickPipeline returns the named pipeline of a spec, or its only one.
+func pickPipeline(s *spec.Spec, name string) (*spec.Pipeline, error) {
+	if name != "" {
+		p, ok := s.Pipelines[name]
+		if !ok {
+			return nil, usagef("no pipeline %q in the package", name)
+		}
+		return p, nil
+	}
+	if len(s.Pipelines) != 1 {
+		return nil, usagef("the package has %d pipelines: name one with --pipeline", len(s.Pipelines))
+	}
+	for _, p := range s.Pipelines {
+		return p, nil
+	}
+	return nil, usagef("the package has no pipeline")
+}
+
+func (a *app) monitorCommand() *cobra.Command {
+	var (
+		reference, current, out, dir, pipelineName, method string
+		threshold, share                                   float64
+		exclude                                            []string
+	)
+	pf := &policyFlag{names: []string{"none"}}
+	cmd := &cobra.Command{
+		Use:   "monitor --reference FILE --current FILE [--dir DIR] [--out DIR]",
+		Short: "Compare current data with a reference: drift per feature and for the dataset",
+		Long: `Monitor computes the drift of every feature of --current against --reference
+(CSV, JSON Lines or Parquet, by extension) with Evidently's methods and
+defaults: PSI, Kolmogorov-Smirnov, Wasserstein, Jensen-Shannon, chi-squared
+or z. With --dir, the pipeline's monitoring.drift section chooses the method,
+thresholds and the share of drifted features that makes the dataset drift,
+and its label and PII columns are left out. --out writes drift.json and a
+self-contained drift.html.
+
+Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if reference == "" || current == "" {
+				return usagef("--reference and --current are required")
+			}
+			cfg := monitor.Config{Reference: filepath.Base(reference), Current: filepath.Base(current)}
+			if dir != "" {
+				res, ds, err := a.compileDir(cmd.Context(), dir, pf)
+				if err != nil {
+					return err
+				}
+				if res == nil {
+					a.printDiagnostics(ds)
+					return findingsError{"invalid"}
+				}
+				p, err := pickPipeline(res.Spec, pipelineName)
+				if err != nil {
+					return err
+				}
+				if p.Monitoring != nil {
+					cfg = monitor.ConfigFromSpec(p.Monitoring)
+					cfg.Reference, cfg.Current = filepath.Base(reference), filepath.Base(current)
+				}
+				cfg.Exclude = append(cfg.Exclude, p.Features.Label)
+				for _, ds := range p.Datasets {
+					for name, c := range ds.Columns {
+						if c.PII {
+							cfg.Exclude = append(cfg.Exclude, name)
+						}
+					}
+				}
+			}
+			if method != "" {
+				cfg.Method = method
+			}
+			if threshold != 0 {
+				cfg.Threshold = threshold
+			}
+			if share != 0 {
+				cfg.Share = share
+			}
+			cfg.Exclude = append(cfg.Exclude, exclude...)
+			ref, err := readData(reference)
+			if err != nil {
+				return findingsErr(a, err)
+			}
+			cur, err := readData(current)
+			if err != nil {
+				return findingsErr(a, err)
+			}
+			rep, err := monitor.Compare(ref, cur, cfg)
+			if err != nil {
+				return findingsErr(a, err)
+			}
+			if out != "" {
+				if err := monitor.Write(out, rep); err != nil {
+					return err
+				}
+			}
+			if a.json {
+				_ = a.writeJSON(rep)
+			} else {
+				drifted := 0
+				for _, f := range rep.Features {
+					mark := "ok     "
+					if f.Drifted {
+						mark, drifted = "DRIFTED", drifted+1
+					}
+					fmt.Fprintf(a.stdout, "  %s %-32s %-12s %.4g (threshold %.4g)\n", mark, f.Feature, f.Method, f.Statistic, f.Threshold)
+				}
+				verdict := "no dataset drift"
+				if rep.Drifted {
+					verdict = "DATASET DRIFT"
+				}
+				fmt.Fprintf(a.stdout, "%s: %d of %d features drifted (%.0f%%; the dataset drifts at %.0f%%)\n",
+					verdict, drifted, len(rep.Features), 100*rep.ShareDrifted, 100*rep.Share)
+				if out != "" {
+					fmt.Fprintf(a.stdout, "report: %s\n", filepath.Join(out, monitor.HTMLFile))
+				}
+			}
+			if rep.Drifted {
+				return findingsError{"drift"}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&reference, "reference", "", "reference data: the training data (CSV, JSONL or Parquet)")
+	f.StringVar(&current, "current", "", "current data, e.g. recent inputs (CSV, JSONL or Parquet)")
+	f.StringVar(&out, "out", "", "directory for drift.json and drift.html")
+	f.StringVar(&dir, "dir", "", "pipeline package whose monitoring.drift section configures the comparison")
+	f.StringVarP(&pipelineName, "pipeline", "p", "", "pipeline in --dir (default: the only one)")
+	f.StringVar(&method, "method", "", "psi, ks, wasserstein, jsd, chisquare or z (default: the spec's, or Evidently's choice per feature)")
+	f.Float64Var(&threshold, "threshold", 0, "drift threshold of the method (default: the spec's or the method's)")
+	f.Float64Var(&share, "share", 0, "share of drifted features that makes the dataset drift (default: the spec's, or 0.5)")
+	f.StringSliceVar(&exclude, "exclude", nil, "columns to leave out")
+	return cmd
+}
+
+// readData reads a data file, its format from its extension.
+func readData(path string) (*table.Table, error) {
+	format := "csv"
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".ndjson":
+		format = "jsonl"
+	case ".parquet":
+		format = "parquet"
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return dataset.ReadFile(path, format, nil)
+}
