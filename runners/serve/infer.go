@@ -1,0 +1,188 @@
+package serve
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// inferTensor is one input of an inference request.
+type inferTensor struct {
+	Name       string          `json:"name"`
+	Shape      []int64         `json:"shape"`
+	Datatype   string          `json:"datatype"`
+	Parameters map[string]any  `json:"parameters,omitempty"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// inferRequest is an Open Inference Protocol v2 inference request: one
+// input per column.
+type inferRequest struct {
+	ID         string         `json:"id,omitempty"`
+	Parameters map[string]any `json:"parameters,omitempty"`
+	Inputs     []inferTensor  `json:"inputs"`
+	Outputs    []struct {
+		Name       string         `json:"name"`
+		Parameters map[string]any `json:"parameters,omitempty"`
+	} `json:"outputs,omitempty"`
+}
+
+// outputTensor is one output of an inference response.
+type outputTensor struct {
+	Name     string    `json:"name"`
+	Datatype string    `json:"datatype"`
+	Shape    []int64   `json:"shape"`
+	Data     []float64 `json:"data"`
+}
+
+// inferResponse is an Open Inference Protocol v2 inference response.
+type inferResponse struct {
+	ModelName    string         `json:"model_name"`
+	ModelVersion string         `json:"model_version"`
+	ID           string         `json:"id,omitempty"`
+	Outputs      []outputTensor `json:"outputs"`
+}
+
+// numericTypes are the datatypes a numeric input accepts.
+var numericTypes = map[string]bool{
+	"BOOL": true, "UINT8": true, "UINT16": true, "UINT32": true, "UINT64": true,
+	"INT8": true, "INT16": true, "INT32": true, "INT64": true,
+	"FP16": true, "FP32": true, "FP64": true,
+}
+
+func (h *handler) infer(w http.ResponseWriter, r *http.Request) {
+	if !h.known(w, r) {
+		return
+	}
+	b, ok := h.body(w, r)
+	if !ok {
+		return
+	}
+	req, err := parseInfer(b)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	rows, err := h.m.inferRows(req)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	p, ok := h.score(w, rows)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, inferResponse{
+		ModelName:    h.m.Name,
+		ModelVersion: h.m.Digest,
+		ID:           req.ID,
+		Outputs:      []outputTensor{{Name: h.m.Output, Datatype: "FP64", Shape: []int64{int64(len(p))}, Data: p}},
+	})
+}
+
+// parseInfer decodes an inference request, refusing unknown fields.
+func parseInfer(b []byte) (*inferRequest, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	req := new(inferRequest)
+	if err := dec.Decode(req); err != nil {
+		return nil, &InputError{Msg: fmt.Sprintf("the body is not an inference request: %v", err)}
+	}
+	if dec.More() {
+		return nil, &InputError{Msg: "the body has data after the inference request"}
+	}
+	return req, nil
+}
+
+// inferRows turns an inference request's columns into records, checking
+// each input's name, datatype, shape and data.
+func (m *Model) inferRows(req *inferRequest) ([]map[string]any, error) {
+	for _, o := range req.Outputs {
+		if o.Name != m.Output {
+			return nil, &InputError{Field: o.Name, Msg: fmt.Sprintf("unknown output; the model returns %q", m.Output)}
+		}
+	}
+	if len(req.Inputs) == 0 {
+		return nil, &InputError{Msg: "the request has no inputs; send one per column: " + m.inputList()}
+	}
+	cols := make(map[string][]any, len(req.Inputs))
+	n := -1
+	for _, t := range req.Inputs {
+		i, ok := m.index[t.Name]
+		if !ok {
+			return nil, &InputError{Field: t.Name, Msg: "unknown input; the model reads " + m.inputList()}
+		}
+		if _, dup := cols[t.Name]; dup {
+			return nil, &InputError{Field: t.Name, Msg: "the input appears twice"}
+		}
+		in := m.Inputs[i]
+		want := datatype(in.Type)
+		if (want == "FP64" && !numericTypes[t.Datatype]) || (want == "BYTES" && t.Datatype != "BYTES") {
+			return nil, &InputError{Field: t.Name, Msg: fmt.Sprintf("datatype %q, want %s", t.Datatype, want)}
+		}
+		data, err := flatten(t.Data)
+		if err != nil {
+			return nil, &InputError{Field: t.Name, Msg: err.Error()}
+		}
+		if err := checkShape(t.Shape, len(data)); err != nil {
+			return nil, &InputError{Field: t.Name, Msg: err.Error()}
+		}
+		if n >= 0 && len(data) != n {
+			return nil, &InputError{Field: t.Name, Msg: fmt.Sprintf("%d values, the other inputs have %d", len(data), n)}
+		}
+		n = len(data)
+		cols[t.Name] = data
+	}
+	for _, in := range m.Inputs {
+		if _, ok := cols[in.Name]; !ok {
+			return nil, &InputError{Field: in.Name, Msg: fmt.Sprintf("missing input; want datatype %s, shape [n]", datatype(in.Type))}
+		}
+	}
+	rows := make([]map[string]any, n)
+	for i := range rows {
+		row := make(map[string]any, len(cols))
+		for name, data := range cols {
+			row[name] = data[i]
+		}
+		rows[i] = row
+	}
+	return rows, nil
+}
+
+// flatten reads a tensor's data, flat or nested, in row-major order.
+func flatten(raw json.RawMessage) ([]any, error) {
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("no data")
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("data is not JSON: %v", err)
+	}
+	top, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("data is %s, want an array", describe(v))
+	}
+	var out []any
+	var walk func([]any)
+	walk = func(a []any) {
+		for _, e := range a {
+			if sub, ok := e.([]any); ok {
+				walk(sub)
+			} else {
+				out = append(out, e)
+			}
+		}
+	}
+	walk(top)
+	return out, nil
+}
+
+// checkShape checks that shape is [n] or [n, 1] for n values.
+func checkShape(shape []int64, n int) error {
+	ok := (len(shape) == 1 && shape[0] == int64(n)) || (len(shape) == 2 && shape[0] == int64(n) && shape[1] == 1)
+	if !ok {
+		return fmt.Errorf("shape %v does not fit %d values; want [%d] or [%d, 1]", shape, n, n, n)
+	}
+	return nil
+}
