@@ -159,6 +159,8 @@ files of the targets that run them. Targets in this build: ` + strings.Join(all.
 		a.applyCommand(),
 		a.rollbackCommand(),
 		a.monitorCommand(),
+		a.serveCommand(),
+		a.predictCommand(),
 	)
 	return root
 }
