@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-ml/slipway/runners/dataset"
 	"github.com/slipway-ml/slipway/runners/monitor"
 	"github.com/slipway-ml/slipway/runners/train/table"
+	"github.com/slipway-ml/slipway/runners/trigger"
 )
 
 // pickPipeline returns the named pipeline of a spec, or its only one.
@@ -37,6 +38,7 @@ func (a *app) monitorCommand() *cobra.Command {
 		reference, current, out, dir, pipelineName, method string
 		threshold, share                                   float64
 		exclude                                            []string
+		triggerRepo, githubAPI                             string
 	)
 	pf := &policyFlag{names: []string{"none"}}
 	cmd := &cobra.Command{
@@ -131,6 +133,11 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 					fmt.Fprintf(a.stdout, "report: %s\n", filepath.Join(out, monitor.HTMLFile))
 				}
 			}
+			if rep.Drifted && triggerRepo != "" {
+				if err := a.retrain(cmd, dir, pipelineName, triggerRepo, githubAPI, rep); err != nil {
+					return err
+				}
+			}
 			if rep.Drifted {
 				return findingsError{"drift"}
 			}
@@ -147,6 +154,8 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 	f.Float64Var(&threshold, "threshold", 0, "drift threshold of the method (default: the spec's or the method's)")
 	f.Float64Var(&share, "share", 0, "share of drifted features that makes the dataset drift (default: the spec's, or 0.5)")
 	f.StringSliceVar(&exclude, "exclude", nil, "columns to leave out")
+	f.StringVar(&triggerRepo, "trigger", "", "on dataset drift, when the spec's retraining.onDrift is set, send the retraining event to this GitHub repository (owner/name; token from $GITHUB_TOKEN)")
+	f.StringVar(&githubAPI, "github-api", "https://api.github.com", "GitHub API base URL (GitHub Enterprise, tests)")
 	return cmd
 }
 
@@ -163,4 +172,41 @@ func readData(path string) (*table.Table, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return dataset.ReadFile(path, format, nil)
+}
+
+// retrain fires the spec's retraining on drift: a repository_dispatch
+// event the GitHub Actions target's workflow runs on.
+func (a *app) retrain(cmd *cobra.Command, dir, pipelineName, repo, api string, rep *monitor.Report) error {
+	if dir == "" {
+		return usagef("--trigger needs --dir: the spec's retraining.onDrift decides")
+	}
+	res, ds, err := a.compileDir(cmd.Context(), dir, &policyFlag{names: []string{"none"}})
+	if err != nil {
+		return err
+	}
+	if res == nil {
+		a.printDiagnostics(ds)
+		return findingsError{"invalid"}
+	}
+	p, err := pickPipeline(res.Spec, pipelineName)
+	if err != nil {
+		return err
+	}
+	if p.Monitoring == nil || p.Monitoring.Retraining == nil || !p.Monitoring.Retraining.OnDrift {
+		fmt.Fprintf(a.stdout, "drift, but %s does not retrain on drift (monitoring.retraining.onDrift)\n", p.Name)
+		return nil
+	}
+	drifted := []string{}
+	for _, f := range rep.Features {
+		if f.Drifted {
+			drifted = append(drifted, f.Feature)
+		}
+	}
+	g := trigger.GitHub{Repository: repo, Token: os.Getenv("GITHUB_TOKEN"), API: api}
+	if err := g.Retrain(cmd.Context(), p.Name, map[string]any{"share_drifted": rep.ShareDrifted, "drifted": drifted,
+		"reference": rep.Reference, "current": rep.Current}); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "retraining triggered: %s event sent to %s\n", trigger.EventType(p.Name), repo)
+	return nil
 }
