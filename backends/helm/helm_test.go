@@ -184,11 +184,18 @@ func TestChurnProduction(t *testing.T) {
 				if rule["alert"] == "SlipwayErrorRateHigh" && !strings.HasSuffix(rule["expr"].(string), "> 0.005") {
 					t.Errorf("error-rate alert expr %q", rule["expr"])
 				}
+				// 14.4 × 0.005 and 6 × 0.005: the burn-rate thresholds.
+				if rule["alert"] == "SlipwayErrorBudgetFastBurn" && (!strings.Contains(rule["expr"].(string), "[1h]")) || rule["alert"] == "SlipwayErrorBudgetFastBurn" && !strings.HasSuffix(rule["expr"].(string), "> 0.072)") {
+					t.Errorf("fast burn expr %q", rule["expr"])
+				}
+				if rule["alert"] == "SlipwayErrorBudgetSlowBurn" && !strings.HasSuffix(rule["expr"].(string), "> 0.03)") {
+					t.Errorf("slow burn expr %q", rule["expr"])
+				}
 			}
 		}
 	}
 	slices.Sort(alerts)
-	if want := []string{"SlipwayDataDrift", "SlipwayErrorRateHigh", "SlipwayLatencyP95High"}; !slices.Equal(alerts, want) {
+	if want := []string{"SlipwayDataDrift", "SlipwayErrorBudgetFastBurn", "SlipwayErrorBudgetSlowBurn", "SlipwayErrorRateHigh", "SlipwayLatencyP95High"}; !slices.Equal(alerts, want) {
 		t.Errorf("alerts %v, want %v", alerts, want)
 	}
 
