@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipway-ml/slipway/compiler/spec"
 	"github.com/slipway-ml/slipway/runners/dataset"
+	"github.com/slipway-ml/slipway/runners/fetch"
 	"github.com/slipway-ml/slipway/runners/monitor"
 	"github.com/slipway-ml/slipway/runners/train/table"
 	"github.com/slipway-ml/slipway/runners/trigger"
@@ -42,7 +43,7 @@ func (a *app) monitorCommand() *cobra.Command {
 	)
 	pf := &policyFlag{names: []string{"none"}}
 	cmd := &cobra.Command{
-		Use:   "monitor --reference FILE --current FILE [--dir DIR] [--out DIR]",
+		Use:   "monitor --reference FILE --current FILE|URL [--dir DIR] [--out DIR]",
 		Short: "Compare current data with a reference: drift per feature and for the dataset",
 		Long: `Monitor computes the drift of every feature of --current against --reference
 (CSV, JSON Lines or Parquet, by extension) with Evidently's methods and
@@ -99,7 +100,34 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 			if err != nil {
 				return findingsErr(a, err)
 			}
-			cur, err := readData(current)
+			curPath := current
+			if strings.HasPrefix(current, "https://") {
+				// Current data from a URL: fetched with the hardened fetcher
+				// into the data cache (its digest is not known in advance).
+				f, err := fetch.New(filepath.Join(".slipway", "data"), fetch.WithUnpinned(true))
+				if err != nil {
+					return err
+				}
+				res, err := f.Resolve(cmd.Context(), fetch.Request{Source: current, BaseDir: "."})
+				if err != nil {
+					return findingsErr(a, err)
+				}
+				curPath = res.Path
+				if ext := filepath.Ext(res.Name); ext != "" && filepath.Ext(curPath) == "" {
+					// readData tells formats by extension: link under the source's name.
+					tmp, err := os.MkdirTemp("", "slipway-current-")
+					if err != nil {
+						return err
+					}
+					defer os.RemoveAll(tmp)
+					link := filepath.Join(tmp, res.Name)
+					if err := os.Symlink(res.Path, link); err != nil {
+						return err
+					}
+					curPath = link
+				}
+			}
+			cur, err := readData(curPath)
 			if err != nil {
 				return findingsErr(a, err)
 			}
@@ -146,7 +174,7 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&reference, "reference", "", "reference data: the training data (CSV, JSONL or Parquet)")
-	f.StringVar(&current, "current", "", "current data, e.g. recent inputs (CSV, JSONL or Parquet)")
+	f.StringVar(&current, "current", "", "current data, e.g. recent inputs (CSV, JSONL or Parquet): a file or an https:// URL")
 	f.StringVar(&out, "out", "", "directory for drift.json and drift.html")
 	f.StringVar(&dir, "dir", "", "pipeline package whose monitoring.drift section configures the comparison")
 	f.StringVarP(&pipelineName, "pipeline", "p", "", "pipeline in --dir (default: the only one)")
