@@ -8,7 +8,7 @@ DEMO_PASSWORD ?= slipway-demo
 GOFLAGS   ?=
 export GOFLAGS
 
-.PHONY: help build test demo bench bench-train fmt lint golden fuzz clean interop
+.PHONY: help build test demo bench bench-train bench-serve fmt lint golden fuzz clean interop
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,9 @@ bench: ## benchmarks: validate+compile of the examples and 200 generated pipelin
 
 bench-train: ## train our models and the peers on the same data (see BENCHMARKS.md)
 	bash bench/train/run.sh
+
+bench-serve: ## wrk against slipway serve and the FastAPI + scikit-learn baseline, same run (see BENCHMARKS.md)
+	bash bench/serve/run.sh
 
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go')
