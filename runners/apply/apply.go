@@ -16,12 +16,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/slipway-ml/slipway/backends/argo"
 	"github.com/slipway-ml/slipway/backends/helm"
-	"github.com/slipway-ml/slipway/backends/output"
 	"github.com/slipway-ml/slipway/compiler"
 	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/compiler/plan"
@@ -29,8 +26,10 @@ import (
 	"github.com/slipway-ml/slipway/runners/argosubmit"
 	"github.com/slipway-ml/slipway/runners/artifact"
 	"github.com/slipway-ml/slipway/runners/artifact/remote"
+	"github.com/slipway-ml/slipway/runners/local"
 	"github.com/slipway-ml/slipway/runners/pipeline"
 	"github.com/slipway-ml/slipway/runners/plans"
+	"github.com/slipway-ml/slipway/runners/steps"
 )
 
 // File is a rendered file to deliver.
@@ -169,7 +168,7 @@ func fromPlan(p *plan.Plan, dir string) plans.Options {
 
 // pipeline runs, promotes and delivers one pipeline under its lock.
 func (o Options) pipeline(ctx context.Context, res *compiler.Result, name string) (*PipelineResult, error) {
-	unlock, err := lockFile(ctx, filepath.Join(o.StateDir, "locks", name+".lock"))
+	unlock, err := local.LockFile(ctx, filepath.Join(o.StateDir, "locks", name+".lock"))
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +199,7 @@ func (o Options) pipeline(ctx context.Context, res *compiler.Result, name string
 // pipeline's lock so that a concurrent apply's promotions are kept.
 func (o Options) promote(ctx context.Context, res *compiler.Result, name string, pr *PipelineResult, metrics map[string]float64) error {
 	lockPath := filepath.Join(res.Dir, lock.Filename)
-	l, err := readLock(lockPath)
+	l, err := pipeline.ReadLockFile(lockPath)
 	if err != nil {
 		return err
 	}
@@ -229,7 +228,7 @@ func (o Options) promote(ctx context.Context, res *compiler.Result, name string,
 		o.Log("%s: every environment already serves %s; nothing to promote", name, pr.Model)
 		return nil
 	}
-	if err := writeLock(lockPath, l); err != nil {
+	if err := pipeline.WriteLockFile(lockPath, l); err != nil {
 		return err
 	}
 	pr.Delivered, err = o.deliver(ctx, res, name, pr)
@@ -271,15 +270,13 @@ func (o Options) runArgo(ctx context.Context, res *compiler.Result, name string)
 		return pr, nil
 	}
 	// The package step tagged the model it pushed with the run's name.
-	repo := sp.Artifact.Repository
-	if o.Registry != "" {
-		if _, rest, ok := strings.Cut(repo, "/"); ok {
-			repo = strings.TrimSuffix(o.Registry, "/") + "/" + rest
-		}
+	repo, err := steps.Repository(sp.Artifact.Repository, o.Registry)
+	if err != nil {
+		return pr, fmt.Errorf("apply %s: %w", name, err)
 	}
 	tag := repo + ":run-" + r.Name
 	var ropts []remote.Option
-	if o.Registry != "" && isLoopback(o.Registry) {
+	if o.Registry != "" && remote.IsLoopback(o.Registry) {
 		ropts = append(ropts, remote.Insecure())
 	}
 	art, err := remote.Pull(ctx, tag, ropts...)
@@ -292,15 +289,6 @@ func (o Options) runArgo(ctx context.Context, res *compiler.Result, name string)
 		metrics, _ = artifact.ParseMetrics(mf.Annotations[artifact.AnnotationMetrics])
 	}
 	return pr, o.promote(ctx, res, name, pr, metrics)
-}
-
-// isLoopback reports a registry host on this machine.
-func isLoopback(host string) bool {
-	h := host
-	if i := strings.LastIndex(h, ":"); i > 0 {
-		h = h[:i]
-	}
-	return h == "localhost" || h == "127.0.0.1" || h == "[::1]"
 }
 
 // deliver renders the pipeline's charts with the new champions and hands
@@ -394,7 +382,7 @@ func Rollback(ctx context.Context, dir, pipelineName, env, stateDir string, deli
 	if stateDir == "" {
 		stateDir = ".slipway"
 	}
-	unlock, err := lockFile(ctx, filepath.Join(stateDir, "locks", pipelineName+".lock"))
+	unlock, err := local.LockFile(ctx, filepath.Join(stateDir, "locks", pipelineName+".lock"))
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +392,7 @@ func Rollback(ctx context.Context, dir, pipelineName, env, stateDir string, deli
 		return nil, err
 	}
 	lockPath := filepath.Join(abs, lock.Filename)
-	l, err := readLock(lockPath)
+	l, err := pipeline.ReadLockFile(lockPath)
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +404,7 @@ func Rollback(ctx context.Context, dir, pipelineName, env, stateDir string, deli
 	if err != nil {
 		return nil, err
 	}
-	if err := writeLock(lockPath, l); err != nil {
+	if err := pipeline.WriteLockFile(lockPath, l); err != nil {
 		return nil, err
 	}
 	pr := &Promotion{Environment: env, From: cur.Digest, To: prev.Digest}
@@ -431,55 +419,4 @@ func Rollback(ctx context.Context, dir, pipelineName, env, stateDir string, deli
 		}
 	}
 	return pr, nil
-}
-
-func readLock(path string) (*lock.Lock, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return &lock.Lock{Version: lock.Version}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read lock: %w", err)
-	}
-	l, err := lock.Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return l, nil
-}
-
-func writeLock(path string, l *lock.Lock) error {
-	b, err := l.Marshal()
-	if err != nil {
-		return err
-	}
-	return output.WriteFile(path, b)
-}
-
-// lockFile takes an exclusive lock, waiting while another process holds
-// it, until ctx ends.
-func lockFile(ctx context.Context, name string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
-	}
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); _ = f.Close() }, nil
-		}
-		if err != syscall.EWOULDBLOCK {
-			_ = f.Close()
-			return nil, fmt.Errorf("lock %s: %w", name, err)
-		}
-		select {
-		case <-ctx.Done():
-			_ = f.Close()
-			return nil, fmt.Errorf("lock %s: another apply holds it: %w", name, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/slipway-ml/slipway/runners/artifact"
 	"github.com/slipway-ml/slipway/runners/artifact/store"
 	"github.com/slipway-ml/slipway/runners/local"
+	"github.com/slipway-ml/slipway/runners/pipeline"
 	"github.com/slipway-ml/slipway/runners/steps"
 )
 
@@ -60,14 +61,14 @@ func (d *DeployStep) Execute(ctx context.Context, sc *local.StepContext) error {
 		}
 	}
 	lockPath := filepath.Join(d.Compiled.Dir, lock.Filename)
-	l, err := readLock(lockPath)
+	l, err := pipeline.ReadLockFile(lockPath)
 	if err != nil {
 		return err
 	}
 	old, _ := l.Champion(sc.Pipeline.Name, env)
 	pr := &PipelineResult{Name: sc.Pipeline.Name, Model: pkg.Digest}
 	if l.Promote(sc.Pipeline.Name, env, lock.Champion{Digest: pkg.Digest, Metrics: metrics}) {
-		if err := writeLock(lockPath, l); err != nil {
+		if err := pipeline.WriteLockFile(lockPath, l); err != nil {
 			return err
 		}
 		pr.Promotions = []Promotion{{Environment: env, From: old.Digest, To: pkg.Digest}}

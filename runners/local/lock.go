@@ -10,10 +10,18 @@ import (
 )
 
 // lockState takes an exclusive lock on the state directory, so that two
-// runs never share its cache's temporary area. It waits while another
-// process holds the lock, until ctx ends.
+// runs never share its cache's temporary area.
 func lockState(ctx context.Context, stateDir string) (func(), error) {
-	name := filepath.Join(stateDir, "lock")
+	return LockFile(ctx, filepath.Join(stateDir, "lock"))
+}
+
+// LockFile takes an exclusive lock on a file (made, with its directory,
+// when missing), waiting while another process holds it until ctx ends.
+// The returned function releases it.
+func LockFile(ctx context.Context, name string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", name, err)
@@ -33,7 +41,7 @@ func lockState(ctx context.Context, stateDir string) (func(), error) {
 		select {
 		case <-ctx.Done():
 			_ = f.Close()
-			return nil, fmt.Errorf("lock %s: another run holds it: %w", name, ctx.Err())
+			return nil, fmt.Errorf("lock %s: another process holds it: %w", name, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

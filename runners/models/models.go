@@ -60,25 +60,17 @@ func IsRemote(ref string) bool {
 // remoteOptions are the artifact options for a registry reference: plain
 // HTTP to a loopback registry.
 func remoteOptions(ref string) []remote.Option {
-	if isLoopback(ref) {
+	if remote.IsLoopback(ref) {
 		return []remote.Option{remote.Insecure()}
 	}
 	return nil
 }
 
 func nameOptions(ref string) []name.Option {
-	if isLoopback(ref) {
+	if remote.IsLoopback(ref) {
 		return []name.Option{name.Insecure}
 	}
 	return nil
-}
-
-func isLoopback(ref string) bool {
-	host, _, _ := strings.Cut(ref, "/")
-	if i := strings.LastIndex(host, ":"); i > 0 {
-		host = host[:i]
-	}
-	return host == "localhost" || host == "127.0.0.1" || host == "[::1]"
 }
 
 // Get reads a model, every blob re-hashed.

@@ -109,15 +109,9 @@ func LockImage(dir, ref, digest string) (bool, error) {
 		return false, fmt.Errorf("lock image %s: digest %q must be sha256:<64 hex digits>", ref, digest)
 	}
 	name := filepath.Join(dir, lock.Filename)
-	l := &lock.Lock{Version: lock.Version}
-	b, err := os.ReadFile(name)
-	switch {
-	case err == nil:
-		if l, err = lock.Parse(b); err != nil {
-			return false, fmt.Errorf("%s: %w", name, err)
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return false, fmt.Errorf("read lock: %w", err)
+	l, err := ReadLockFile(name)
+	if err != nil {
+		return false, err
 	}
 	if l.Images[ref] == digest {
 		return false, nil
@@ -126,12 +120,33 @@ func LockImage(dir, ref, digest string) (bool, error) {
 		l.Images = map[string]string{}
 	}
 	l.Images[ref] = digest
-	out, err := l.Marshal()
+	return true, WriteLockFile(name, l)
+}
+
+// ReadLockFile reads a slipway.lock; a missing file is an empty lock.
+func ReadLockFile(path string) (*lock.Lock, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &lock.Lock{Version: lock.Version}, nil
+	}
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("read lock: %w", err)
 	}
-	if err := output.WriteFile(name, out); err != nil {
-		return false, fmt.Errorf("write lock: %w", err)
+	l, err := lock.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return true, nil
+	return l, nil
+}
+
+// WriteLockFile writes a lock atomically.
+func WriteLockFile(path string, l *lock.Lock) error {
+	b, err := l.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := output.WriteFile(path, b); err != nil {
+		return fmt.Errorf("write lock: %w", err)
+	}
+	return nil
 }

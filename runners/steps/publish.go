@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,46 +82,43 @@ func (c Config) signer(keySecret, passwordSecret string) (signerVerifier, error)
 // pushRef is where a digest is pushed: the spec's repository, its host
 // replaced by Config.Registry when set.
 func (c Config) pushRef(repository, digest string) (string, error) {
+	repo, err := Repository(repository, c.Registry)
+	if err != nil {
+		return "", err
+	}
+	return repo + "@" + digest, nil
+}
+
+// Repository is where models of the spec's repository are pushed: the
+// repository itself, or, with registry set, the same path on that
+// registry host (a local registry in tests and demos).
+func Repository(repository, registry string) (string, error) {
 	if repository == "" {
 		return "", errors.New("push: the spec names no artifact.repository")
 	}
-	repo := repository
-	if c.Registry != "" {
-		_, path, ok := strings.Cut(repository, "/")
-		if !ok {
-			return "", fmt.Errorf("push: repository %q has no path", repository)
-		}
-		repo = strings.TrimSuffix(c.Registry, "/") + "/" + path
+	if registry == "" {
+		return repository, nil
 	}
-	return repo + "@" + digest, nil
+	_, path, ok := strings.Cut(repository, "/")
+	if !ok {
+		return "", fmt.Errorf("push: repository %q has no path", repository)
+	}
+	return strings.TrimSuffix(registry, "/") + "/" + path, nil
 }
 
 // RemoteOptions are the artifact push options for a reference: plain HTTP
 // for a loopback registry.
 func (c Config) RemoteOptions(ref string) []remote.Option {
-	if isLoopback(ref) {
+	if remote.IsLoopback(ref) {
 		return []remote.Option{remote.Insecure()}
 	}
 	return nil
 }
 
-// isLoopback reports a reference whose registry is on this machine.
-func isLoopback(ref string) bool {
-	host, _, _ := strings.Cut(ref, "/")
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // pushImage pushes an image (a signature) to a tag.
 func pushImage(ctx context.Context, img v1.Image, ref string, insecure bool) error {
 	var opts []name.Option
-	if insecure && isLoopback(ref) {
+	if insecure && remote.IsLoopback(ref) {
 		opts = append(opts, name.Insecure)
 	}
 	tag, err := name.NewTag(ref, opts...)

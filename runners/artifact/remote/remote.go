@@ -77,7 +77,7 @@ func (o *options) parse(ref string) (name.Reference, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reference %q: %w", ref, err)
 	}
-	if o.insecure && !loopback(r.Context().RegistryStr()) {
+	if o.insecure && !IsLoopback(r.Context().RegistryStr()) {
 		return nil, fmt.Errorf("reference %q: plain HTTP (insecure) is allowed for loopback registries only, not %s", ref, r.Context().RegistryStr())
 	}
 	return r, nil
@@ -92,8 +92,10 @@ func (o *options) remoteOptions(ctx context.Context) []ggcr.Option {
 	}
 }
 
-// loopback reports whether a registry host[:port] is a loopback address.
-func loopback(registry string) bool {
+// IsLoopback reports whether a reference's registry (or a bare
+// host[:port]) is a loopback address: plain HTTP is allowed there only.
+func IsLoopback(ref string) bool {
+	registry, _, _ := strings.Cut(ref, "/")
 	host := registry
 	if h, _, err := net.SplitHostPort(registry); err == nil {
 		host = h
@@ -114,7 +116,7 @@ type guard struct {
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" && !(g.insecure && req.URL.Scheme == "http" && loopback(req.URL.Host)) {
+	if req.URL.Scheme != "https" && !(g.insecure && req.URL.Scheme == "http" && IsLoopback(req.URL.Host)) {
 		return nil, fmt.Errorf("refusing %s %s over plain %s: use HTTPS, or Insecure for a loopback registry", req.Method, req.URL.Redacted(), req.URL.Scheme)
 	}
 	return g.next.RoundTrip(req)

@@ -273,7 +273,7 @@ func TestPlainHTTP(t *testing.T) {
 		host string
 		want bool
 	}{{"localhost:5000", true}, {"127.0.0.1", true}, {"127.3.2.1:80", true}, {"[::1]:5000", true}, {"10.0.0.1:5000", false}, {"example.com", false}, {"0.0.0.0:5000", false}} {
-		if got := loopback(tt.host); got != tt.want {
+		if got := IsLoopback(tt.host); got != tt.want {
 			t.Errorf("loopback(%s) = %v", tt.host, got)
 		}
 	}
