@@ -63,6 +63,9 @@ type Input struct {
 	// SlipwayVersion is the Slipway release (dev.slipway.slipway-version
 	// and lineage.json); defaults to this build's.
 	SlipwayVersion string
+	// PII is how the pipeline treats personal data (schema.json's pii);
+	// nil or without columns when no column is PII.
+	PII *PII
 	// Files are the model's files: model.bin, train.json and
 	// features.json are required; evaluation.json, gates.json,
 	// report.json and report.html are optional; schema.json and
@@ -83,6 +86,7 @@ var knownFiles = map[string]string{
 	"gates.json":      MediaTypeDoc,
 	"report.json":     MediaTypeDoc,
 	"report.html":     MediaTypeDoc,
+	ReferenceFile:     MediaTypeDataset,
 }
 
 // requiredFiles must be among Input.Files.
@@ -158,6 +162,15 @@ func Pack(in Input) (*Artifact, error) {
 	}
 	if td.Task != schema.Task {
 		return nil, fmt.Errorf("pack %s: train.json says task %q, features.json %q", in.Name, td.Task, schema.Task)
+	}
+	if in.PII != nil && len(in.PII.Columns) > 0 {
+		pp := &PII{Action: in.PII.Action, Columns: slices.Clone(in.PII.Columns)}
+		slices.Sort(pp.Columns)
+		pp.Columns = slices.Compact(pp.Columns)
+		if pp.Action != "drop" && pp.Action != "pseudonymize" {
+			return nil, fmt.Errorf("pack %s: PII action %q, want drop or pseudonymize", in.Name, pp.Action)
+		}
+		schema.PII = pp
 	}
 	sb, err := canonicalJSON(schema, true)
 	if err != nil {

@@ -38,6 +38,19 @@ type Schema struct {
 	Inputs []Field `json:"inputs"`
 	// Output is the model's score.
 	Output Output `json:"output"`
+	// PII names the columns of the pipeline's data that are personal and
+	// what training did with them; a server must not log their values
+	// (or logs only their pseudonyms). Omitted when no column is PII.
+	PII *PII `json:"pii,omitempty"`
+}
+
+// PII is schema.json's pii: the personal columns and their treatment.
+type PII struct {
+	// Action is "drop" (the column never reaches the model) or
+	// "pseudonymize" (it is replaced by an HMAC pseudonym; package pii).
+	Action string `json:"action"`
+	// Columns are the personal columns, sorted.
+	Columns []string `json:"columns"`
 }
 
 // Field is one input column.

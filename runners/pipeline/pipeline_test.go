@@ -16,11 +16,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/slipway-ml/slipway/compiler"
+	"github.com/slipway-ml/slipway/runners/artifact"
+	"github.com/slipway-ml/slipway/runners/artifact/store"
 	"github.com/slipway-ml/slipway/runners/dataset"
 	"github.com/slipway-ml/slipway/runners/fetch"
 	"github.com/slipway-ml/slipway/runners/local"
@@ -446,7 +449,7 @@ func TestPII(t *testing.T) {
 			if action == "pseudonymize" {
 				pii = `features: {dataset: "d", label: "y", positive: "yes", drop: ["email"], pii: {action: "pseudonymize", keySecret: "PII_KEY"}}`
 			}
-			src = bytes.Replace(src, []byte(`features: {dataset: "d", label: "y", positive: "yes"}`), []byte(pii), 1)
+			src = bytes.Replace(src, []byte(`features: {dataset: "d", label: "y", positive: "yes"}`), []byte(pii+"\n\tartifact: repository: \"registry.example/bad\""), 1)
 			if err := os.WriteFile(cue, src, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -478,6 +481,34 @@ func TestPII(t *testing.T) {
 				if strings.Contains(v, "@") || len(v) != 32 {
 					t.Errorf("pseudonym %q", v)
 				}
+			}
+			// The model's schema.json names the PII policy, and its reference
+			// sample carries no raw value.
+			st, err := store.Open(filepath.Join(state, "oci"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			art, err := st.Get("bad")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sj, err := art.File("schema.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var schema artifact.Schema
+			if err := json.Unmarshal(sj, &schema); err != nil {
+				t.Fatal(err)
+			}
+			if schema.PII == nil || schema.PII.Action != action || !slices.Equal(schema.PII.Columns, []string{"email"}) {
+				t.Errorf("schema.json pii = %+v, want %s of [email]", schema.PII, action)
+			}
+			ref, err := art.File(artifact.ReferenceFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(ref, []byte("@example.com")) || len(ref) == 0 {
+				t.Errorf("reference sample holds a raw pii value or is empty: %.200s", ref)
 			}
 			// No raw value in the run's logs and reports.
 			ents, _ := os.ReadDir(out.Run.RunDir)

@@ -16,6 +16,7 @@ import (
 	"github.com/slipway-ml/slipway/runners/artifact"
 	"github.com/slipway-ml/slipway/runners/artifact/remote"
 	"github.com/slipway-ml/slipway/runners/artifact/store"
+	"github.com/slipway-ml/slipway/runners/dataset"
 	"github.com/slipway-ml/slipway/runners/local"
 	"github.com/slipway-ml/slipway/runners/report"
 	"github.com/slipway-ml/slipway/runners/signing"
@@ -79,7 +80,12 @@ func (s *packageStep) Execute(ctx context.Context, sc *local.StepContext) error 
 	if err != nil {
 		return err
 	}
-	in := artifact.Input{Name: sc.Pipeline.Name, Version: s.c.Version, SpecDigest: sc.Pipeline.SpecDigest,
+	ref, pp, err := referenceSample(sc, files)
+	if err != nil {
+		return permanent(err)
+	}
+	files = append(files, artifact.File{Path: artifact.ReferenceFile, Data: ref})
+	in := artifact.Input{Name: sc.Pipeline.Name, PII: pp, Version: s.c.Version, SpecDigest: sc.Pipeline.SpecDigest,
 		SlipwayVersion: s.c.Version, Files: files, Created: sourceDateEpoch(), Revision: s.c.Revision}
 	if sp := sc.Pipeline.Spec; sp != nil {
 		in.Description = sp.Description
@@ -228,4 +234,47 @@ func sourceDateEpoch() time.Time {
 		}
 	}
 	return time.Unix(0, 0).UTC()
+}
+
+// referenceSample makes the model's reference sample (training rows of
+// its inputs, artifact.ReferenceFile) from the features step's data and
+// split, and finds the pipeline's PII policy for schema.json.
+func referenceSample(sc *local.StepContext, files []artifact.File) ([]byte, *artifact.PII, error) {
+	dir := sc.Inputs["features"]
+	var fj []byte
+	for _, f := range files {
+		if f.Path == "features.json" {
+			fj = f.Data
+		}
+	}
+	schema, err := artifact.SchemaFromFeatures(fj)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reference sample: %w", err)
+	}
+	var sp Split
+	if err := readJSON(filepath.Join(dir, "split.json"), &sp); err != nil {
+		return nil, nil, fmt.Errorf("reference sample: %w", err)
+	}
+	t, err := dataset.ReadFile(filepath.Join(dir, "data.parquet"), "parquet", nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reference sample: %w", err)
+	}
+	ref, err := artifact.Reference(t, schema, sp.Train, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pp *artifact.PII
+	for _, st := range sc.Pipeline.Steps {
+		if st.Kind != ir.KindFeatures {
+			continue
+		}
+		fp, err := params[ir.FeaturesParams](st)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cols := piiColumns(sc.Pipeline, fp.Dataset); len(cols) > 0 {
+			pp = &artifact.PII{Action: fp.PII.Action, Columns: cols}
+		}
+	}
+	return ref, pp, nil
 }
