@@ -229,7 +229,7 @@ func pipelineWorkflow(prog *ir.Program, p *ir.Pipeline) (*yaml.Node, error) {
 		triggerNotes = append(triggerNotes, fmt.Sprintf("on the schedule %q (UTC)", p.Triggers.Schedule))
 	}
 	on.Content = append(on.Content, key("workflow_dispatch"), &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle, Tag: "!!map"})
-	if p.Triggers.OnDrift {
+	if p.Triggers.OnDrift && p.Triggers.Via == "github" {
 		on.Content = append(on.Content, key("repository_dispatch"), mapping("types", flowSeq(DispatchType(p.Name))))
 		triggerNotes = append(triggerNotes, fmt.Sprintf("on drift, by a repository_dispatch event of type %s", DispatchType(p.Name)))
 	}

@@ -263,6 +263,9 @@ func buildPipeline(p *spec.Pipeline, lk Resolver, loc Locator) (*Pipeline, diag.
 	if m := p.Monitoring; m != nil && m.Retraining != nil {
 		r := m.Retraining
 		trig = Triggers{Schedule: r.Schedule, OnDrift: r.OnDrift && m.Drift != nil, OnNewData: r.OnNewData}
+		if trig.OnDrift {
+			trig.Via = r.Via
+		}
 		b.add(&Step{Name: "retrain", Kind: KindRetrain, Params: RetrainParams{Triggers: trig}},
 			at("monitoring", "retraining"), nil, monitors...)
 	}

@@ -62,6 +62,10 @@ type Triggers struct {
 	OnDrift bool `json:"onDrift"`
 	// OnNewData retrains when a dataset's digest changes.
 	OnNewData bool `json:"onNewData"`
+	// Via is how drift starts the retraining run when OnDrift: github
+	// (repository_dispatch), argo (the compiled Workflow submitted) or
+	// local (slipway run); "" when not OnDrift.
+	Via string `json:"via,omitempty"`
 }
 
 // Step is one node of the DAG.

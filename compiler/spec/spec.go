@@ -363,6 +363,8 @@ type Retraining struct {
 	OnDrift   bool   `json:"onDrift"`
 	Schedule  string `json:"schedule,omitempty"`
 	OnNewData bool   `json:"onNewData"`
+	Via       string `json:"via"`
+	Cooldown  string `json:"cooldown"`
 }
 
 // Notification is an alert receiver.

@@ -75,6 +75,9 @@ type Options struct {
 	// Timeout bounds the whole submission and wait. Default: none beyond
 	// the context's.
 	Timeout time.Duration
+	// Detach returns as soon as the server has created the workflow,
+	// without waiting for it to run.
+	Detach bool
 	// Progress, when set, is called with a node's name and its new phase
 	// each time a node appears or changes phase; nodes of one status read
 	// come in name order. A node's name is Argo's node name without the
@@ -143,6 +146,9 @@ func Submit(ctx context.Context, o Options) (*Result, error) {
 	}
 	res := &Result{Name: name, Nodes: map[string]string{}}
 	res.update(&created, o.Progress)
+	if o.Detach {
+		return res, nil
+	}
 
 	path := "/api/v1/workflows/" + url.PathEscape(o.Namespace) + "/" + url.PathEscape(name)
 	for {

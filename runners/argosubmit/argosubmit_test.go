@@ -418,3 +418,23 @@ func TestSubmitOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestSubmitDetach returns once the workflow exists, reading no status.
+func TestSubmitDetach(t *testing.T) {
+	fake := newFake(t, "", []stage{{phase: "Running"}})
+	srv := httptest.NewServer(fake.handler())
+	defer srv.Close()
+	res, err := argosubmit.Submit(context.Background(), argosubmit.Options{
+		Server: srv.URL, Workflow: churnFile(t, argo.FileWorkflow), Detach: true, Poll: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Name != wfName {
+		t.Errorf("name = %q, want %q", res.Name, wfName)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if fake.created != 1 || len(fake.gets) != 0 {
+		t.Errorf("created %d, status reads %v; want 1 and none", fake.created, fake.gets)
+	}
+}

@@ -1,7 +1,10 @@
 // Package trigger fires the retraining a spec declares when monitoring
-// finds drift: a GitHub repository_dispatch event of type
-// slipway-retrain-<pipeline>, which the GitHub Actions target's workflow
-// listens for, carrying the drift verdict as its client payload.
+// finds drift (monitoring.retraining.via): a GitHub repository_dispatch
+// event of type slipway-retrain-<pipeline>, which the GitHub Actions
+// target's workflow listens for, carrying the drift verdict as its client
+// payload; a submission of the compiled Argo Workflow; or a local run.
+// Episodes debounces them: once per drift episode, never twice within a
+// cooldown.
 package trigger
 
 import (
