@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,11 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/compiler/spec"
+	"github.com/slipway-ml/slipway/runners/artifact"
 	"github.com/slipway-ml/slipway/runners/dataset"
 	"github.com/slipway-ml/slipway/runners/fetch"
 	"github.com/slipway-ml/slipway/runners/monitor"
 	"github.com/slipway-ml/slipway/runners/train/table"
-	"github.com/slipway-ml/slipway/runners/trigger"
 )
 
 // pickPipeline returns the named pipeline of a spec, or its only one.
@@ -39,19 +40,28 @@ func (a *app) monitorCommand() *cobra.Command {
 		reference, current, out, dir, pipelineName, method string
 		threshold, share                                   float64
 		exclude                                            []string
-		triggerRepo, githubAPI                             string
+		rf                                                 retrainFlags
+		key, identity                                      string
 	)
 	pf := &policyFlag{names: []string{"none"}}
 	cmd := &cobra.Command{
-		Use:   "monitor --reference FILE --current FILE|URL [--dir DIR] [--out DIR]",
+		Use:   "monitor --reference FILE|MODEL --current FILE|URL [--dir DIR] [--out DIR] [--trigger]",
 		Short: "Compare current data with a reference: drift per feature and for the dataset",
 		Long: `Monitor computes the drift of every feature of --current against --reference
-(CSV, JSON Lines or Parquet, by extension) with Evidently's methods and
+(CSV, JSON Lines or Parquet, by extension; or a model, whose artifact carries
+a sample of its training rows) with Evidently's methods and
 defaults: PSI, Kolmogorov-Smirnov, Wasserstein, Jensen-Shannon, chi-squared
 or z. With --dir, the pipeline's monitoring.drift section chooses the method,
 thresholds and the share of drifted features that makes the dataset drift,
 and its label and PII columns are left out. --out writes drift.json and a
 self-contained drift.html.
+
+With --trigger (and --dir), dataset drift fires the retraining the spec
+declares (monitoring.retraining.via): a repository_dispatch event to GitHub,
+a submission of the compiled Argo Workflow, or a local run. It fires once
+per drift episode (until a run finds no drift), never twice within
+monitoring.retraining.cooldown; the episode is kept in --trigger-state, so
+a monitor run on a schedule does not fire again while drift persists.
 
 Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 		Args: cobra.NoArgs,
@@ -60,6 +70,10 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 				return usagef("--reference and --current are required")
 			}
 			cfg := monitor.Config{Reference: filepath.Base(reference), Current: filepath.Base(current)}
+			var rt *retrainer
+			if rf.on && dir == "" {
+				return usagef("--trigger needs --dir: the spec's monitoring.retraining decides what is fired")
+			}
 			if dir != "" {
 				res, ds, err := a.compileDir(cmd.Context(), dir, pf)
 				if err != nil {
@@ -85,6 +99,15 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 						}
 					}
 				}
+				if rf.on {
+					log := a.stdout
+					if a.json {
+						log = a.stderr
+					}
+					if rt, err = newRetrainer(res, p, &rf, log); err != nil {
+						return err
+					}
+				}
 			}
 			if method != "" {
 				cfg.Method = method
@@ -96,9 +119,9 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 				cfg.Share = share
 			}
 			cfg.Exclude = append(cfg.Exclude, exclude...)
-			ref, err := readData(reference)
+			ref, err := a.readReference(cmd.Context(), reference, rf.stateDir, key, identity)
 			if err != nil {
-				return findingsErr(a, err)
+				return err
 			}
 			curPath := current
 			if strings.HasPrefix(current, "https://") {
@@ -161,8 +184,8 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 					fmt.Fprintf(a.stdout, "report: %s\n", filepath.Join(out, monitor.HTMLFile))
 				}
 			}
-			if rep.Drifted && triggerRepo != "" {
-				if err := a.retrain(cmd, dir, pipelineName, triggerRepo, githubAPI, rep); err != nil {
+			if rt != nil {
+				if err := rt.observe(cmd.Context(), rep); err != nil {
 					return err
 				}
 			}
@@ -173,7 +196,7 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&reference, "reference", "", "reference data: the training data (CSV, JSONL or Parquet)")
+	f.StringVar(&reference, "reference", "", "reference data: a file (CSV, JSONL or Parquet), or a model (a local store name, NAME@sha256:…, REGISTRY/REPO@sha256:…) whose training sample is used")
 	f.StringVar(&current, "current", "", "current data, e.g. recent inputs (CSV, JSONL or Parquet): a file or an https:// URL")
 	f.StringVar(&out, "out", "", "directory for drift.json and drift.html")
 	f.StringVar(&dir, "dir", "", "pipeline package whose monitoring.drift section configures the comparison")
@@ -182,8 +205,10 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 	f.Float64Var(&threshold, "threshold", 0, "drift threshold of the method (default: the spec's or the method's)")
 	f.Float64Var(&share, "share", 0, "share of drifted features that makes the dataset drift (default: the spec's, or 0.5)")
 	f.StringSliceVar(&exclude, "exclude", nil, "columns to leave out")
-	f.StringVar(&triggerRepo, "trigger", "", "on dataset drift, when the spec's retraining.onDrift is set, send the retraining event to this GitHub repository (owner/name; token from $GITHUB_TOKEN)")
-	f.StringVar(&githubAPI, "github-api", "https://api.github.com", "GitHub API base URL (GitHub Enterprise, tests)")
+	f.StringVar(&key, "key", "", "with a model REF as --reference: cosign.pub its signature must verify against")
+	f.StringVar(&identity, "identity", "", "with --key: repository the signature must name (default: the reference's)")
+	f.StringVar(&rf.stateDir, "state-dir", ".slipway", "state directory: the local model store, drift episode state")
+	rf.add(cmd)
 	return cmd
 }
 
@@ -202,39 +227,41 @@ func readData(path string) (*table.Table, error) {
 	return dataset.ReadFile(path, format, nil)
 }
 
-// retrain fires the spec's retraining on drift: a repository_dispatch
-// event the GitHub Actions target's workflow runs on.
-func (a *app) retrain(cmd *cobra.Command, dir, pipelineName, repo, api string, rep *monitor.Report) error {
-	if dir == "" {
-		return usagef("--trigger needs --dir: the spec's retraining.onDrift decides")
-	}
-	res, ds, err := a.compileDir(cmd.Context(), dir, &policyFlag{names: []string{"none"}})
-	if err != nil {
-		return err
-	}
-	if res == nil {
-		a.printDiagnostics(ds)
-		return findingsError{"invalid"}
-	}
-	p, err := pickPipeline(res.Spec, pipelineName)
-	if err != nil {
-		return err
-	}
-	if p.Monitoring == nil || p.Monitoring.Retraining == nil || !p.Monitoring.Retraining.OnDrift {
-		fmt.Fprintf(a.stdout, "drift, but %s does not retrain on drift (monitoring.retraining.onDrift)\n", p.Name)
-		return nil
-	}
-	drifted := []string{}
-	for _, f := range rep.Features {
-		if f.Drifted {
-			drifted = append(drifted, f.Feature)
+// readReference reads the reference data: a file, or else a model whose
+// artifact carries its training sample (artifact.ReferenceFile), pulled
+// from the local store or a registry and, with a key, verified.
+func (a *app) readReference(ctx context.Context, ref, stateDir, key, identity string) (*table.Table, error) {
+	if _, err := os.Stat(ref); err == nil {
+		t, err := readData(ref)
+		if err != nil {
+			return nil, findingsErr(a, err)
 		}
+		return t, nil
 	}
-	g := trigger.GitHub{Repository: repo, Token: os.Getenv("GITHUB_TOKEN"), API: api}
-	if err := g.Retrain(cmd.Context(), p.Name, map[string]any{"share_drifted": rep.ShareDrifted, "drifted": drifted,
-		"reference": rep.Reference, "current": rep.Current}); err != nil {
-		return err
+	m, err := (&storeFlag{stateDir: stateDir}).open()
+	if err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(a.stdout, "retraining triggered: %s event sent to %s\n", trigger.EventType(p.Name), repo)
-	return nil
+	pub, err := readPublicKey(key)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "slipway-reference-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	art, err := m.Pull(ctx, ref, dir, pub, identity)
+	if err != nil {
+		return nil, findingsErr(a, fmt.Errorf("--reference %s: no such file, and as a model: %w", ref, err))
+	}
+	path := filepath.Join(dir, artifact.ReferenceFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, findingsErr(a, fmt.Errorf("--reference %s: the model %s carries no training sample (%s); give the training data as a file", ref, art.Digest(), artifact.ReferenceFile))
+	}
+	t, err := readData(path)
+	if err != nil {
+		return nil, findingsErr(a, fmt.Errorf("--reference %s: %w", ref, err))
+	}
+	return t, nil
 }
