@@ -363,6 +363,11 @@ type Model struct {
 type Server struct {
 	Kind string `json:"kind"`
 	Port int    `json:"port"`
+	// PublicKeySecret names the Kubernetes Secret whose cosign.pub the
+	// built-in server verifies the model's signature against; "" when the
+	// pipeline does not sign its models (the server then runs with
+	// --allow-unsigned, which it logs loudly).
+	PublicKeySecret string `json:"publicKeySecret"`
 }
 
 // Resources of each serving pod.
@@ -521,7 +526,7 @@ func EnvironmentValues(p *ir.Pipeline, dp ir.DeployParams) (*EnvValues, error) {
 		Environment: e.Name,
 		Production:  e.Production,
 		Model:       Model{Repository: dp.Repository, Digest: dp.Champion},
-		Server:      Server{Kind: e.Server.Kind, Port: e.Server.Port},
+		Server:      Server{Kind: e.Server.Kind, Port: e.Server.Port, PublicKeySecret: publicKeySecret(p)},
 		Replicas:    e.Replicas,
 		Resources: Resources{
 			Requests: map[string]string{"cpu": e.Resources.CPU, "memory": e.Resources.Memory},
@@ -571,4 +576,13 @@ func SplitImage(ref string) Image {
 		img.Tag = "latest"
 	}
 	return img
+}
+
+// publicKeySecret is the Secret holding the public half of the pipeline's
+// signing key, <pipeline>-cosign-pub, or "" when it signs nothing.
+func publicKeySecret(p *ir.Pipeline) string {
+	if p.Spec == nil || p.Spec.Artifact == nil || p.Spec.Artifact.Signing == nil {
+		return ""
+	}
+	return p.Name + "-cosign-pub"
 }

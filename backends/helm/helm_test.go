@@ -2,6 +2,7 @@ package helm_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -578,6 +579,31 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 	}
 	if len(ctr.Command) > 0 && (ctr.Command[0] != "slipway" || len(ctr.Args) == 0 || ctr.Args[0] != "serve") {
 		t.Errorf("%s runs %v %v, want slipway serve", d.Name, ctr.Command, ctr.Args)
+	}
+	if len(ctr.Command) > 0 {
+		// slipway serve listens on the container port and verifies the
+		// model against the mounted public key (or says it does not).
+		if want := fmt.Sprintf("--addr=:%d", ctr.Ports[0].ContainerPort); !slices.Contains(ctr.Args, want) {
+			t.Errorf("%s: args %v lack %s", d.Name, ctr.Args, want)
+		}
+		verified := slices.Contains(ctr.Args, "--key=/etc/slipway/cosign/cosign.pub")
+		if verified == slices.Contains(ctr.Args, "--allow-unsigned") {
+			t.Errorf("%s: args %v: want exactly one of --key and --allow-unsigned", d.Name, ctr.Args)
+		}
+		mounted := false
+		for _, m := range ctr.VolumeMounts {
+			if m.MountPath != "/etc/slipway/cosign" {
+				continue
+			}
+			for _, v := range pod.Volumes {
+				if v.Name == m.Name && v.Secret != nil && v.Secret.SecretName != "" {
+					mounted = true
+				}
+			}
+		}
+		if verified != mounted {
+			t.Errorf("%s: --key given %v, key secret mounted %v", d.Name, verified, mounted)
+		}
 	}
 	sel := d.Spec.Selector.MatchLabels
 	for k, v := range sel {

@@ -86,8 +86,9 @@ func valuesSchema() obj {
 			"digest":     obj{"type": "string", "pattern": digestPattern, "description": "Manifest digest of the champion model, from slipway.lock; `slipway apply` sets it on release. Empty before the first release: the model is then not pinned."},
 		}),
 		"server": object("The model server.", obj{
-			"kind": obj{"enum": []string{"builtin", "custom"}, "description": "builtin runs `slipway serve`; custom runs the image's own entrypoint with SLIPWAY_MODEL and SLIPWAY_PORT set."},
-			"port": obj{"type": "integer", "minimum": 1, "maximum": 65535},
+			"kind":            obj{"enum": []string{"builtin", "custom"}, "description": "builtin runs `slipway serve`; custom runs the image's own entrypoint with SLIPWAY_MODEL and SLIPWAY_PORT set."},
+			"port":            obj{"type": "integer", "minimum": 1, "maximum": 65535},
+			"publicKeySecret": obj{"type": "string", "description": "Secret whose cosign.pub the built-in server verifies the model's signature against; empty: the model is served unverified (--allow-unsigned)."},
 		}),
 		"replicas": integer("Serving pods without autoscaling (stable plus canary during a canary rollout).", 0),
 		"resources": object("Each serving pod's resources.", obj{

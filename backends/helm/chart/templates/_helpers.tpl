@@ -194,7 +194,13 @@ spec:
         {{- with $model }}
         - --model={{ . }}
         {{- end }}
-        - --port={{ $root.Values.server.port }}
+        - --addr=:{{ $root.Values.server.port }}
+        - --state-dir=/var/cache/slipway
+        {{- if $root.Values.server.publicKeySecret }}
+        - --key=/etc/slipway/cosign/cosign.pub
+        {{- else }}
+        - --allow-unsigned
+        {{- end }}
       {{- end }}
       env:
         - name: SLIPWAY_PIPELINE
@@ -247,11 +253,24 @@ spec:
           mountPath: /tmp
         - name: cache
           mountPath: /var/cache/slipway
+        {{- if and (eq $root.Values.server.kind "builtin") $root.Values.server.publicKeySecret }}
+        - name: cosign
+          mountPath: /etc/slipway/cosign
+          readOnly: true
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir: {}
     - name: cache
       emptyDir: {}
+    {{- if and (eq $root.Values.server.kind "builtin") $root.Values.server.publicKeySecret }}
+    - name: cosign
+      secret:
+        secretName: {{ $root.Values.server.publicKeySecret }}
+        items:
+          - key: cosign.pub
+            path: cosign.pub
+    {{- end }}
   {{- with $root.Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
