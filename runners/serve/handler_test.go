@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 )
 
 // newTestServer serves the binary model, logging into the returned buffer.
@@ -206,6 +207,43 @@ func TestBadRequests(t *testing.T) {
 		{"infer output", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[1],"data":[1]},{"name":"plan","datatype":"BYTES","shape":[1],"data":["a"]}],"outputs":[{"name":"label"}]}`, "label", "unknown output"},
 		{"infer unknown key", infer, `{"inputz":[]}`, "", "unknown field"},
 		{"infer no inputs", infer, `{"inputs":[]}`, "", "no inputs"},
+		// Malformed JSON.
+		{"unterminated string", "/predict", `{"age": 1, "plan": "pro}`, "", "not valid JSON"},
+		{"trailing comma", "/predict", `{"age": 1, "plan": "pro",}`, "", "not valid JSON"},
+		{"bare word", "/predict", `age=1`, "", "not valid JSON"},
+		{"data after value", "/predict", `{"age": 1, "plan": "pro"}]`, "", "after its JSON value"},
+		{"infer malformed", infer, `{"inputs":[{"name":"age"`, "", "not an inference request"},
+		{"infer two values", infer, `{"inputs":[]} {}`, "", "data after the inference request"},
+		// Wrong types.
+		{"bool for string", "/predict", `{"age": 1, "plan": true}`, "plan", "want a string, found a boolean"},
+		{"array for number", "/predict", `{"age": [1], "plan": "pro"}`, "age", "found an array"},
+		{"number for timestamp-free string", "/predict", `[{"age": 1, "plan": "a"}, {"age": 2, "plan": 3}]`, "plan", "record 2"},
+		{"infer string data for FP64", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[1],"data":[true, "x"]},{"name":"plan","datatype":"BYTES","shape":[1],"data":["a"]}]}`, "age", "shape [1] does not fit 2 values"},
+		{"infer number for BYTES", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[1],"data":[1]},{"name":"plan","datatype":"BYTES","shape":[1],"data":[7]}]}`, "plan", "want a string, found a number"},
+		{"infer data not array", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[1],"data":{"v":1}},{"name":"plan","datatype":"BYTES","shape":[1],"data":["a"]}]}`, "age", "data is an object"},
+		{"infer shape not ints", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":["1"],"data":[1]}]}`, "", "not an inference request"},
+		// Missing and extra fields.
+		{"missing both", "/predict", `{}`, "age", "missing"},
+		{"extra field in list", "/predict", `[{"age": 1, "plan": "a"}, {"age": 1, "plan": "a", "zip": "x"}]`, "zip", "record 2"},
+		{"infer extra tensor field", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[1],"data":[1],"extra":1}]}`, "", "unknown field"},
+		{"infer no data", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[1]},{"name":"plan","datatype":"BYTES","shape":[1],"data":["a"]}]}`, "age", "no data"},
+		// Huge numbers.
+		{"1e400", "/predict", `{"age": 1e400, "plan": "pro"}`, "age", "out of range"},
+		{"-1e400", "/predict", `[{"age": 1, "plan": "pro"}, {"age": -1e400, "plan": "pro"}]`, "age", "record 2"},
+		{"infer 1e308*10", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[2],"data":[1, 1e309]},{"name":"plan","datatype":"BYTES","shape":[2],"data":["a","b"]}]}`, "age", "out of range"},
+		{"infer -1e400", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[1,1],"data":[[-1e400]]},{"name":"plan","datatype":"BYTES","shape":[1],"data":["a"]}]}`, "age", "out of range"},
+		// NaN and infinities.
+		{"NaN string", "/predict", `{"age": "NaN", "plan": "pro"}`, "age", "want a number, found a string"},
+		{"Infinity string", "/predict", `{"age": "Infinity", "plan": "pro"}`, "age", "want a number, found a string"},
+		{"-Infinity string", "/predict", `{"age": "-Infinity", "plan": "pro"}`, "age", "want a number, found a string"},
+		{"bare NaN", "/predict", `{"age": NaN, "plan": "pro"}`, "", "not valid JSON"},
+		{"infer NaN string", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[1],"data":["NaN"]},{"name":"plan","datatype":"BYTES","shape":[1],"data":["a"]}]}`, "age", "want a number, found a string"},
+		{"infer Infinity string", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[1],"data":["Infinity"]},{"name":"plan","datatype":"BYTES","shape":[1],"data":["a"]}]}`, "age", "want a number, found a string"},
+		{"infer bare Infinity", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[1],"data":[Infinity]},{"name":"plan","datatype":"BYTES","shape":[1],"data":["a"]}]}`, "", "not an inference request"},
+		// Empty batches.
+		{"empty list with spaces", "/predict", " [ ] ", "", "no records"},
+		{"infer shape [0]", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[0],"data":[]},{"name":"plan","datatype":"BYTES","shape":[0],"data":[]}]}`, "", "no records"},
+		{"infer shape [0, 1]", infer, `{"inputs":[{"name":"age","datatype":"FP64","shape":[0,1],"data":[[]]},{"name":"plan","datatype":"BYTES","shape":[0,1],"data":[]}]}`, "", "no records"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -258,8 +296,37 @@ func TestRequestLog(t *testing.T) {
 	srv, _, logs := newTestServer(t, Options{})
 	do(t, "GET", srv.URL+"/v2/health/live", "")
 	do(t, "POST", srv.URL+"/predict", `{"age": "x"}`)
+	lines := logLines(t, logs)
+	if len(lines) != 3 || !strings.Contains(lines[0]["msg"].(string), "drift monitoring is off") {
+		t.Fatalf("got log lines %v, want the drift-off line and 2 requests", lines)
+	}
+	want := []struct {
+		method, path string
+		status       float64
+		field        string
+	}{{"GET", "/v2/health/live", 200, ""}, {"POST", "/predict", 400, "age"}}
+	for i, w := range want {
+		l := lines[i+1]
+		if l["msg"] != "request" || l["method"] != w.method || l["path"] != w.path || l["status"] != w.status {
+			t.Errorf("log line %d = %v, want %s %s %v", i, l, w.method, w.path, w.status)
+		}
+		if ms, ok := l["latency_ms"].(float64); !ok || ms < 0 {
+			t.Errorf("log line %d latency_ms = %v, want a duration", i, l["latency_ms"])
+		}
+		if f, _ := l["field"].(string); f != w.field {
+			t.Errorf("log line %d field = %q, want %q", i, f, w.field)
+		}
+		if e, _ := l["error"].(string); (e != "") != (w.field != "") {
+			t.Errorf("log line %d error = %q, want one only for the refused request", i, e)
+		}
+	}
+}
+
+// logLines parses JSON log lines.
+func logLines(t *testing.T, logs *bytes.Buffer) []map[string]any {
+	t.Helper()
 	var lines []map[string]any
-	sc := bufio.NewScanner(logs)
+	sc := bufio.NewScanner(bytes.NewReader(logs.Bytes()))
 	for sc.Scan() {
 		var l map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
@@ -267,22 +334,7 @@ func TestRequestLog(t *testing.T) {
 		}
 		lines = append(lines, l)
 	}
-	if len(lines) != 2 {
-		t.Fatalf("got %d log lines, want 2: %s", len(lines), logs)
-	}
-	want := []struct {
-		method, path string
-		status       float64
-	}{{"GET", "/v2/health/live", 200}, {"POST", "/predict", 400}}
-	for i, w := range want {
-		l := lines[i]
-		if l["method"] != w.method || l["path"] != w.path || l["status"] != w.status {
-			t.Errorf("log line %d = %v, want %s %s %v", i, l, w.method, w.path, w.status)
-		}
-		if ms, ok := l["latency_ms"].(float64); !ok || ms < 0 {
-			t.Errorf("log line %d latency_ms = %v, want a duration", i, l["latency_ms"])
-		}
-	}
+	return lines
 }
 
 func TestMetrics(t *testing.T) {

@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -55,30 +56,29 @@ func (h *handler) infer(w http.ResponseWriter, r *http.Request) {
 	if !h.known(w, r) {
 		return
 	}
-	b, ok := h.body(w, r)
+	bp, ok := h.body(w, r)
 	if !ok {
 		return
 	}
-	req, err := parseInfer(b)
+	req, err := parseInfer(*bp)
+	putBuffer(bp)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		refuse(w, http.StatusBadRequest, err, nil)
 		return
 	}
 	rows, err := h.m.inferRows(req)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		refuse(w, http.StatusBadRequest, err, nil)
 		return
 	}
 	p, ok := h.score(w, rows)
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, inferResponse{
-		ModelName:    h.m.Name,
-		ModelVersion: h.m.Digest,
-		ID:           req.ID,
-		Outputs:      []outputTensor{{Name: h.m.Output, Datatype: "FP64", Shape: []int64{int64(len(p))}, Data: p}},
-	})
+	out := getBuffer()
+	*out = h.out.appendInfer((*out)[:0], req.ID, p)
+	writeBody(w, http.StatusOK, *out)
+	putBuffer(out)
 }
 
 // parseInfer decodes an inference request, refusing unknown fields.
@@ -87,7 +87,7 @@ func parseInfer(b []byte) (*inferRequest, error) {
 	dec.DisallowUnknownFields()
 	req := new(inferRequest)
 	if err := dec.Decode(req); err != nil {
-		return nil, &InputError{Msg: fmt.Sprintf("the body is not an inference request: %v", err)}
+		return nil, &InputError{Msg: "the body is not an inference request", detail: err.Error()}
 	}
 	if dec.More() {
 		return nil, &InputError{Msg: "the body has data after the inference request"}
@@ -106,14 +106,14 @@ func (m *Model) inferRows(req *inferRequest) ([]map[string]any, error) {
 	if len(req.Inputs) == 0 {
 		return nil, &InputError{Msg: "the request has no inputs; send one per column: " + m.inputList()}
 	}
-	cols := make(map[string][]any, len(req.Inputs))
+	cols := make([][]any, len(m.Inputs))
 	n := -1
 	for _, t := range req.Inputs {
 		i, ok := m.index[t.Name]
 		if !ok {
 			return nil, &InputError{Field: t.Name, Msg: "unknown input; the model reads " + m.inputList()}
 		}
-		if _, dup := cols[t.Name]; dup {
+		if cols[i] != nil {
 			return nil, &InputError{Field: t.Name, Msg: "the input appears twice"}
 		}
 		in := m.Inputs[i]
@@ -123,6 +123,11 @@ func (m *Model) inferRows(req *inferRequest) ([]map[string]any, error) {
 		}
 		data, err := flatten(t.Data)
 		if err != nil {
+			var ie *InputError
+			if errors.As(err, &ie) {
+				ie.Field = t.Name
+				return nil, ie
+			}
 			return nil, &InputError{Field: t.Name, Msg: err.Error()}
 		}
 		if err := checkShape(t.Shape, len(data)); err != nil {
@@ -132,20 +137,23 @@ func (m *Model) inferRows(req *inferRequest) ([]map[string]any, error) {
 			return nil, &InputError{Field: t.Name, Msg: fmt.Sprintf("%d values, the other inputs have %d", len(data), n)}
 		}
 		n = len(data)
-		cols[t.Name] = data
+		if data == nil {
+			data = []any{}
+		}
+		cols[i] = data
 	}
-	for _, in := range m.Inputs {
-		if _, ok := cols[in.Name]; !ok {
+	for i, in := range m.Inputs {
+		if cols[i] == nil {
 			return nil, &InputError{Field: in.Name, Msg: fmt.Sprintf("missing input; want datatype %s, shape [n]", datatype(in.Type))}
 		}
 	}
 	rows := make([]map[string]any, n)
-	for i := range rows {
+	for r := range rows {
 		row := make(map[string]any, len(cols))
-		for name, data := range cols {
-			row[name] = data[i]
+		for i, data := range cols {
+			row[m.Inputs[i].Name] = data[r]
 		}
-		rows[i] = row
+		rows[r] = row
 	}
 	return rows, nil
 }
@@ -157,25 +165,34 @@ func flatten(raw json.RawMessage) ([]any, error) {
 	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, fmt.Errorf("data is not JSON: %v", err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, &InputError{Msg: "a number is out of range; want finite numbers a 64-bit float holds (magnitude below 1.8e308)"}
+		}
+		return nil, &InputError{Msg: "data is not JSON", detail: err.Error()}
 	}
 	top, ok := v.([]any)
 	if !ok {
 		return nil, fmt.Errorf("data is %s, want an array", describe(v))
 	}
-	var out []any
-	var walk func([]any)
-	walk = func(a []any) {
-		for _, e := range a {
-			if sub, ok := e.([]any); ok {
-				walk(sub)
-			} else {
-				out = append(out, e)
-			}
+	for _, e := range top {
+		if _, nested := e.([]any); nested {
+			return flattenInto(nil, top), nil
 		}
 	}
-	walk(top)
-	return out, nil
+	return top, nil
+}
+
+// flattenInto appends the leaves of a nested array in row-major order.
+func flattenInto(out, a []any) []any {
+	for _, e := range a {
+		if sub, ok := e.([]any); ok {
+			out = flattenInto(out, sub)
+		} else {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // checkShape checks that shape is [n] or [n, 1] for n values.

@@ -14,9 +14,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/slipway-ml/slipway/runners/pii"
 	"github.com/slipway-ml/slipway/runners/train"
 	"github.com/slipway-ml/slipway/runners/train/features"
 	"github.com/slipway-ml/slipway/runners/train/table"
@@ -61,11 +63,31 @@ type Model struct {
 	Output string
 	// Inputs are the raw input columns, in schema order.
 	Inputs []Input
+	// PII says which input fields hold personal data and what the request
+	// log does with them; nil when none does.
+	PII *PII
+	// Reference is a sample of the training inputs (reference.jsonl), one
+	// column per input, that live inputs are compared with for drift; nil
+	// when the model directory has none, which turns drift monitoring off.
+	Reference *table.Table
 
 	model train.Model
 	pipe  *features.Pipeline
 	index map[string]int
 }
+
+// PII is schema.json's "pii" object: the fields that hold personal data
+// and what becomes of them outside the model.
+type PII struct {
+	// Action is pii.Drop (the field never leaves the model) or
+	// pii.Pseudonymize (it leaves as its keyed pseudonym, see package pii).
+	Action string `json:"action"`
+	// Columns are the fields' names.
+	Columns []string `json:"columns"`
+}
+
+// Has reports whether name is a PII field; a nil p has none.
+func (p *PII) Has(name string) bool { return p != nil && slices.Contains(p.Columns, name) }
 
 // InputError is a request the model cannot score: a missing, unknown or
 // wrongly typed field, or a record the transform refuses.
@@ -77,16 +99,33 @@ type InputError struct {
 	Field string
 	// Msg says what was expected and what was found.
 	Msg string
+
+	// detail is the decoder's own account of the fault, which may quote
+	// the input: it goes to the client, never to the log.
+	detail string
 }
 
 // Error formats the error with its record and field.
 func (e *InputError) Error() string {
+	s := e.logText()
+	if e.detail != "" {
+		s += ": " + e.detail
+	}
+	return s
+}
+
+// logText is the error without its detail.
+func (e *InputError) logText() string {
 	var b strings.Builder
 	if e.Row > 0 {
-		fmt.Fprintf(&b, "record %d: ", e.Row)
+		b.WriteString("record ")
+		b.WriteString(strconv.Itoa(e.Row))
+		b.WriteString(": ")
 	}
 	if e.Field != "" {
-		fmt.Fprintf(&b, "field %q: ", e.Field)
+		b.WriteString("field ")
+		b.WriteString(strconv.Quote(e.Field))
+		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)
 	return b.String()
@@ -104,6 +143,7 @@ type schemaDoc struct {
 	Version int     `json:"version"`
 	Task    string  `json:"task"`
 	Inputs  []Input `json:"inputs"`
+	PII     *PII    `json:"pii"`
 	Output  struct {
 		Name     string `json:"name"`
 		Positive string `json:"positive"`
@@ -120,8 +160,9 @@ type featureColumns struct {
 }
 
 // Load reads a pulled model directory: model.bin, train.json,
-// features.json and schema.json. It checks that the files agree on the
-// task and the inputs.
+// features.json and schema.json, and reference.jsonl when present (see
+// ReferenceFile). It checks that the files agree on the task and the
+// inputs.
 func Load(dir string) (*Model, error) {
 	read := func(name string) ([]byte, error) {
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -172,6 +213,9 @@ func Load(dir string) (*Model, error) {
 	if err := checkInputs(schema.Inputs, cols); err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
+	if err := checkPII(schema.PII); err != nil {
+		return nil, fmt.Errorf("load model: schema.json: %w", err)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
@@ -194,7 +238,30 @@ func Load(dir string) (*Model, error) {
 	for i, in := range m.Inputs {
 		m.index[in.Name] = i
 	}
+	if schema.PII != nil && len(schema.PII.Columns) > 0 {
+		m.PII = &PII{Action: schema.PII.Action, Columns: slices.Clone(schema.PII.Columns)}
+	}
+	if m.Reference, err = readReference(filepath.Join(dir, ReferenceFile), m); err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
 	return m, nil
+}
+
+// checkPII checks schema.json's "pii" object: a known action and named
+// fields.
+func checkPII(p *PII) error {
+	if p == nil {
+		return nil
+	}
+	if p.Action != pii.Drop && p.Action != pii.Pseudonymize {
+		return fmt.Errorf("pii action is %q, want %q or %q", p.Action, pii.Drop, pii.Pseudonymize)
+	}
+	for i, c := range p.Columns {
+		if c == "" {
+			return fmt.Errorf("pii column %d has an empty name", i+1)
+		}
+	}
+	return nil
 }
 
 // checkInputs checks that schema.json's inputs are the columns
@@ -224,12 +291,18 @@ func checkInputs(inputs []Input, cols featureColumns) error {
 // wrongly typed field is an *InputError naming it. It returns the positive
 // class's probability for a binary model, the prediction for regression.
 func (m *Model) Predict(rows []map[string]any) ([]float64, error) {
+	p, _, err := m.predict(rows)
+	return p, err
+}
+
+// predict is Predict, returning also the table of the inputs it scored.
+func (m *Model) predict(rows []map[string]any) ([]float64, *table.Table, error) {
 	if len(rows) == 0 {
-		return nil, &InputError{Msg: "no records to score; send at least one"}
+		return nil, nil, &InputError{Msg: "no records to score; send at least one"}
 	}
 	for i, row := range rows {
 		if row == nil {
-			return nil, &InputError{Row: i + 1, Msg: "the record is null, want an object"}
+			return nil, nil, &InputError{Row: i + 1, Msg: "the record is null, want an object"}
 		}
 		if len(row) > len(m.Inputs) || !m.allKnown(row) {
 			keys := make([]string, 0, len(row))
@@ -239,11 +312,37 @@ func (m *Model) Predict(rows []map[string]any) ([]float64, error) {
 			sort.Strings(keys)
 			for _, k := range keys {
 				if _, ok := m.index[k]; !ok {
-					return nil, &InputError{Row: i + 1, Field: k, Msg: "unknown field; the model reads " + m.inputList()}
+					return nil, nil, &InputError{Row: i + 1, Field: k, Msg: "unknown field; the model reads " + m.inputList()}
 				}
 			}
 		}
 	}
+	t, err := m.inputTable(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := m.pipe.Transform(t)
+	if err != nil {
+		return nil, nil, &InputError{Msg: err.Error()}
+	}
+	p, err := m.model.Predict(x)
+	if err != nil {
+		return nil, nil, &InputError{Msg: fmt.Sprintf("the model cannot score the records: %v", err)}
+	}
+	if len(p) != len(rows) {
+		return nil, nil, fmt.Errorf("predict: the model returned %d scores for %d records", len(p), len(rows))
+	}
+	for i, v := range p {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, nil, &InputError{Row: i + 1, Msg: fmt.Sprintf("the model's score is %v; check the magnitudes of the record's numbers", v)}
+		}
+	}
+	return p, t, nil
+}
+
+// inputTable converts checked records to a table of the inputs, one
+// column per input in schema order.
+func (m *Model) inputTable(rows []map[string]any) (*table.Table, error) {
 	cols := make([]*table.Column, len(m.Inputs))
 	for j, in := range m.Inputs {
 		c, err := column(in, rows)
@@ -254,25 +353,9 @@ func (m *Model) Predict(rows []map[string]any) ([]float64, error) {
 	}
 	t, err := table.New(cols...)
 	if err != nil {
-		return nil, fmt.Errorf("predict: build the input table: %w", err)
+		return nil, fmt.Errorf("build the input table: %w", err)
 	}
-	x, err := m.pipe.Transform(t)
-	if err != nil {
-		return nil, &InputError{Msg: err.Error()}
-	}
-	p, err := m.model.Predict(x)
-	if err != nil {
-		return nil, &InputError{Msg: fmt.Sprintf("the model cannot score the records: %v", err)}
-	}
-	if len(p) != len(rows) {
-		return nil, fmt.Errorf("predict: the model returned %d scores for %d records", len(p), len(rows))
-	}
-	for i, v := range p {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, &InputError{Row: i + 1, Msg: fmt.Sprintf("the model's score is %v; check the magnitudes of the record's numbers", v)}
-		}
-	}
-	return p, nil
+	return t, nil
 }
 
 // allKnown reports whether every field of row is an input.
@@ -297,7 +380,6 @@ func (m *Model) inputList() string {
 // column builds the table column of input in from the records.
 func column(in Input, rows []map[string]any) (*table.Column, error) {
 	n := len(rows)
-	valid := table.NewBitmap(n, true)
 	bad := func(i int, v any, want string) error {
 		return &InputError{Row: i + 1, Field: in.Name, Msg: fmt.Sprintf("want %s, found %s", want, describe(v))}
 	}
@@ -311,30 +393,35 @@ func column(in Input, rows []map[string]any) (*table.Column, error) {
 			}
 			f, ok := number(v)
 			if !ok {
+				if _, num := v.(json.Number); num {
+					return nil, &InputError{Row: i + 1, Field: in.Name, Msg: "the number is out of range; want a finite number a 64-bit float holds (magnitude below 1.8e308)"}
+				}
 				return nil, bad(i, v, "a number")
 			}
 			vals[i] = f
 		}
 		return table.NewFloat(in.Name, vals), nil
 	case TypeString:
-		vals := make([]string, n)
+		c := &table.Column{Name: in.Name, Type: table.Category, Codes: make([]int32, n)}
+		var d dict
 		for i, row := range rows {
 			v, ok := row[in.Name]
 			switch {
 			case !ok:
 				return nil, missing(i, in)
 			case v == nil:
-				valid.Clear(i)
+				c.Codes[i] = -1
 			default:
 				s, ok := v.(string)
 				if !ok {
 					return nil, bad(i, v, "a string")
 				}
-				vals[i] = s
+				c.Codes[i] = d.code(c, s)
 			}
 		}
-		return table.NewText(in.Name, table.Category, vals, valid), nil
+		return c, nil
 	case TypeTimestamp:
+		valid := table.NewBitmap(n, true)
 		vals := make([]int64, n)
 		for i, row := range rows {
 			v, ok := row[in.Name]
@@ -358,6 +445,41 @@ func column(in Input, rows []map[string]any) (*table.Column, error) {
 		return table.NewTimestamp(in.Name, vals, valid), nil
 	}
 	return nil, fmt.Errorf("predict: input %q has type %q, want number, string or timestamp", in.Name, in.Type)
+}
+
+// dict dictionary-encodes a category column as table.NewText does,
+// entries in order of first appearance, without a map while the
+// dictionary is short.
+type dict struct {
+	index map[string]int32
+}
+
+// linearDict is the longest dictionary searched without a map.
+const linearDict = 16
+
+// code returns the code of s in c's dictionary, adding it if new.
+func (d *dict) code(c *table.Column, s string) int32 {
+	if d.index == nil {
+		for k, e := range c.Dict {
+			if e == s {
+				return int32(k)
+			}
+		}
+		if len(c.Dict) == linearDict {
+			d.index = make(map[string]int32, 2*linearDict)
+			for k, e := range c.Dict {
+				d.index[e] = int32(k)
+			}
+		}
+	} else if k, ok := d.index[s]; ok {
+		return k
+	}
+	k := int32(len(c.Dict))
+	c.Dict = append(c.Dict, s)
+	if d.index != nil {
+		d.index[s] = k
+	}
+	return k
 }
 
 // missing is the error for a record without the input's field.

@@ -46,7 +46,7 @@ func TestLoad(t *testing.T) {
 
 // copyModel copies the binary model directory, applying edit to the
 // named file's content (or removing the file when edit returns nil).
-func copyModel(t *testing.T, file string, edit func([]byte) []byte) string {
+func copyModel(t testing.TB, file string, edit func([]byte) []byte) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "churn")
 	if err := os.Mkdir(dir, 0o755); err != nil {

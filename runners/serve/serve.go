@@ -39,12 +39,27 @@ func newServer(h http.Handler) *http.Server {
 
 // Serve serves h on addr until ctx is cancelled, then shuts down
 // gracefully: it stops accepting connections and waits up to
-// ShutdownTimeout for requests in flight. It returns nil after a clean
-// shutdown.
+// ShutdownTimeout for requests in flight. When h is a *Server, Serve also
+// runs its drift monitoring (Server.Run) and stops it after the shutdown.
+// It returns nil after a clean shutdown.
 func Serve(ctx context.Context, addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", addr, err)
+	}
+	if s, ok := h.(*Server); ok {
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := s.Run(runCtx); err != nil {
+				s.h.log.Warn("drift monitoring not started", "error", err.Error())
+			}
+		}()
+		defer func() {
+			stop()
+			<-done
+		}()
 	}
 	return serve(ctx, ln, newServer(h))
 }
