@@ -16,6 +16,7 @@ import (
 	"github.com/slipway-ml/slipway/runners/argosubmit"
 	"github.com/slipway-ml/slipway/runners/monitor"
 	"github.com/slipway-ml/slipway/runners/pipeline"
+	"github.com/slipway-ml/slipway/runners/steps"
 	"github.com/slipway-ml/slipway/runners/trigger"
 )
 
@@ -69,47 +70,11 @@ func newRetrainer(res *compiler.Result, p *spec.Pipeline, f *retrainFlags, log i
 		state = filepath.Join(f.stateDir, "monitor", p.Name+".json")
 	}
 	rt := &retrainer{pipeline: p.Name, via: r.Via, log: log, episodes: &trigger.Episodes{Path: state, Cooldown: cooldown}}
-	switch r.Via {
-	case "", "github":
-		if f.githubRepo == "" {
-			return nil, usagef("retraining via github needs --github-repo owner/name (or $GITHUB_REPOSITORY)")
-		}
+	if rt.via == "" {
 		rt.via = "github"
-		rt.firer = trigger.GitHub{Repository: f.githubRepo, Token: os.Getenv("GITHUB_TOKEN"), API: f.githubAPI}
-	case "argo":
-		if f.argoServer == "" {
-			return nil, usagef("retraining via argo needs --argo-server URL")
-		}
-		files, err := argo.New().Render(res.Program)
-		if err != nil {
-			return nil, fmt.Errorf("render the Argo workflow: %w", err)
-		}
-		var wf []byte
-		for _, fl := range files {
-			if fl.Path == "argo/"+p.Name+"/"+argo.FileWorkflow {
-				wf = fl.Data
-			}
-		}
-		if wf == nil {
-			return nil, fmt.Errorf("the Argo target rendered no workflow for %s", p.Name)
-		}
-		rt.firer = trigger.Argo{Options: argosubmit.Options{Server: f.argoServer, Namespace: f.argoNamespace,
-			Token: os.Getenv("SLIPWAY_ARGO_TOKEN"), Insecure: f.argoInsecure, Workflow: wf},
-			Submitted: func(name string) { fmt.Fprintf(log, "retraining submitted to Argo as workflow %s\n", name) }}
-	case "local":
-		rt.firer = trigger.Local{Run: func(ctx context.Context, name string) error {
-			out, err := pipeline.Run(ctx, pipeline.Options{Compiled: res, Pipeline: name, StateDir: f.stateDir})
-			if err != nil {
-				return err
-			}
-			if err := out.Err(); err != nil {
-				return err
-			}
-			fmt.Fprintf(log, "retraining ran locally: run %s %s\n", out.Run.RunID, out.Run.Status)
-			return nil
-		}}
-	default:
-		return nil, fmt.Errorf("monitoring.retraining.via %q: want github, argo or local", r.Via)
+	}
+	if rt.firer, err = buildFirer(res, p.Name, rt.via, f, log); err != nil {
+		return nil, err
 	}
 	return rt, nil
 }
@@ -141,4 +106,78 @@ func (r *retrainer) observe(ctx context.Context, rep *monitor.Report) error {
 		fmt.Fprintf(r.log, "retraining not triggered: %s\n", out.Reason)
 	}
 	return nil
+}
+
+// buildFirer makes the firer of a retraining via github, argo or local.
+func buildFirer(res *compiler.Result, name, via string, f *retrainFlags, log io.Writer) (trigger.Firer, error) {
+	switch via {
+	case "", "github":
+		if f.githubRepo == "" {
+			return nil, usagef("retraining via github needs --github-repo owner/name (or $GITHUB_REPOSITORY)")
+		}
+		return trigger.GitHub{Repository: f.githubRepo, Token: os.Getenv("GITHUB_TOKEN"), API: f.githubAPI}, nil
+	case "argo":
+		if f.argoServer == "" {
+			return nil, usagef("retraining via argo needs --argo-server URL (or $SLIPWAY_ARGO_SERVER)")
+		}
+		files, err := argo.New().Render(res.Program)
+		if err != nil {
+			return nil, fmt.Errorf("render the Argo workflow: %w", err)
+		}
+		var wf []byte
+		for _, fl := range files {
+			if fl.Path == "argo/"+name+"/"+argo.FileWorkflow {
+				wf = fl.Data
+			}
+		}
+		if wf == nil {
+			return nil, fmt.Errorf("the Argo target rendered no workflow for %s", name)
+		}
+		return trigger.Argo{Options: argosubmit.Options{Server: f.argoServer, Namespace: f.argoNamespace,
+			Token: os.Getenv("SLIPWAY_ARGO_TOKEN"), Insecure: f.argoInsecure, Workflow: wf},
+			Submitted: func(n string) { fmt.Fprintf(log, "retraining submitted to Argo as workflow %s\n", n) }}, nil
+	case "local":
+		return trigger.Local{Run: func(ctx context.Context, name string) error {
+			out, err := pipeline.Run(ctx, pipeline.Options{Compiled: res, Pipeline: name, StateDir: f.stateDir})
+			if err != nil {
+				return err
+			}
+			if err := out.Err(); err != nil {
+				return err
+			}
+			fmt.Fprintf(log, "retraining ran locally: run %s %s\n", out.Run.RunID, out.Run.Status)
+			return nil
+		}}, nil
+	}
+	return nil, fmt.Errorf("monitoring.retraining.via %q: want github, argo or local", via)
+}
+
+// stepRetrainer fires the retraining a monitor step asks for, configured
+// from the environment of the job it runs in: $GITHUB_REPOSITORY,
+// $GITHUB_TOKEN and $GITHUB_API_URL (GitHub Actions sets them), or
+// $SLIPWAY_ARGO_SERVER, $SLIPWAY_ARGO_NAMESPACE and $SLIPWAY_ARGO_TOKEN.
+//
+// A local retraining cannot run inside the run that holds the state
+// directory: it is handed to defer, which runs it after that run.
+func stepRetrainer(res *compiler.Result, stateDir string, log io.Writer, deferRun func(func(context.Context) error)) steps.Retrainer {
+	return func(ctx context.Context, name, via string, payload map[string]any) error {
+		f := &retrainFlags{stateDir: stateDir, githubRepo: os.Getenv("GITHUB_REPOSITORY"), githubAPI: os.Getenv("GITHUB_API_URL"),
+			argoServer: os.Getenv("SLIPWAY_ARGO_SERVER"), argoNamespace: os.Getenv("SLIPWAY_ARGO_NAMESPACE")}
+		if f.githubAPI == "" {
+			f.githubAPI = "https://api.github.com"
+		}
+		if f.argoNamespace == "" {
+			f.argoNamespace = argosubmit.DefaultNamespace
+		}
+		firer, err := buildFirer(res, name, via, f, log)
+		if err != nil {
+			return err
+		}
+		if via == "local" {
+			deferRun(func(ctx context.Context) error { return firer.Retrain(ctx, name, payload) })
+			fmt.Fprintf(log, "retraining of %s runs locally after this run\n", name)
+			return nil
+		}
+		return firer.Retrain(ctx, name, payload)
+	}
 }

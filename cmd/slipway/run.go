@@ -123,13 +123,23 @@ func (a *app) run(ctx context.Context, dir string, f *runFlags, only []string) e
 		// promote the packaged model and deliver, as apply does.
 		extra = apply.Executors(apply.Options{StateDir: f.stateDir, Push: f.push, Registry: f.registry}, res)
 	}
+	// A local retraining a monitor step fires runs after this run, which
+	// holds the state directory's lock.
+	var later []func(context.Context) error
 	out, err := pipeline.Run(ctx, pipeline.Options{Compiled: res, Pipeline: f.pipeline, StateDir: f.stateDir,
-		Jobs: f.jobs, NoCache: f.noCache, Only: only, Events: pr.event, Push: f.push, Registry: f.registry, Extra: extra})
+		Jobs: f.jobs, NoCache: f.noCache, Only: only, Events: pr.event, Push: f.push, Registry: f.registry, Extra: extra,
+		Retrain: stepRetrainer(res, f.stateDir, a.stderr, func(run func(context.Context) error) { later = append(later, run) })})
 	pr.close()
 	if err != nil {
 		return runnerError(err)
 	}
-	return a.printRun(res, out)
+	status := a.printRun(res, out)
+	for _, run := range later {
+		if err := run(ctx); err != nil {
+			return err
+		}
+	}
+	return status
 }
 
 // runnerError classifies a failure of the runner itself.

@@ -176,6 +176,10 @@ func (c *Cache) Begin(outputs []string) (*Pending, error) {
 	_, _ = rand.Read(rnd[:])
 	dir := filepath.Join(c.tmpDir(), hex.EncodeToString(rnd[:]))
 	p := &Pending{c: c, dir: dir, outputs: slices.Clone(outputs)}
+	// The entry's directory exists even for a step with no outputs.
+	if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
 	for _, o := range outputs {
 		if err := os.MkdirAll(filepath.Join(dir, "out", filepath.FromSlash(o)), 0o755); err != nil {
 			_ = c.remove(dir)

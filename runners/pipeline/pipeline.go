@@ -55,6 +55,9 @@ type Options struct {
 	// artifact.repository; Registry replaces its host (a local registry).
 	Push     bool
 	Registry string
+	// Retrain fires the retraining a monitor step asks for on drift
+	// (`slipway step P monitor-ENV`); nil makes it fail with the reason.
+	Retrain steps.Retrainer
 }
 
 // Outcome is a finished run.
@@ -93,7 +96,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		commit = "" // a model from uncommitted files names no revision
 	}
 	execs := steps.Executors(steps.Config{StateDir: o.StateDir, Lock: o.Compiled.Lock, Getenv: o.Getenv, FetchOptions: o.FetchOptions,
-		Version: o.Compiled.Program.SlipwayVersion, Revision: commit, Push: o.Push || o.Registry != "", Registry: o.Registry})
+		Version: o.Compiled.Program.SlipwayVersion, Revision: commit, Push: o.Push || o.Registry != "", Registry: o.Registry, Retrain: o.Retrain})
 	for k, e := range o.Extra {
 		execs[k] = e
 	}

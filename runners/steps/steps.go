@@ -49,6 +49,9 @@ type Config struct {
 	// Registry, when set, replaces the repository's registry host (for
 	// a local registry in tests and demos).
 	Registry string
+	// Retrain fires a retraining when a monitor step finds drift; nil
+	// makes such a firing fail with the reason.
+	Retrain Retrainer
 }
 
 // Executors returns the executor of every step kind the local runner runs.
@@ -63,6 +66,7 @@ func Executors(c Config) map[ir.Kind]local.Executor {
 		ir.KindTrain:    &trainStep{c: c},
 		ir.KindEvaluate: &evaluateStep{c: c},
 		ir.KindPackage:  &packageStep{c: c},
+		ir.KindMonitor:  &monitorStep{c: c},
 	}
 }
 
