@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/runners/monitor"
+	"github.com/slipway-ml/slipway/runners/pii"
 	"github.com/slipway-ml/slipway/runners/serve"
 	"github.com/slipway-ml/slipway/runners/signing"
 )
@@ -76,9 +80,17 @@ func (f *modelFlags) load(ctx context.Context, a *app) (*serve.Model, string, er
 }
 
 func (a *app) serveCommand() *cobra.Command {
-	var mf modelFlags
-	var addr string
-	var maxBody int64
+	var (
+		mf                modelFlags
+		addr              string
+		maxBody           int64
+		logInputs         bool
+		dir, pipelineName string
+		window, minRows   int
+		interval          time.Duration
+		rf                retrainFlags
+	)
+	pf := &policyFlag{names: []string{"none"}}
 	cmd := &cobra.Command{
 		Use:   "serve --model REF --key cosign.pub [--addr HOST:PORT]",
 		Short: "Serve a model over HTTP: Open Inference Protocol v2, /predict and Prometheus metrics",
@@ -90,29 +102,118 @@ feature transform, and serves:
   GET  /v2/health/live, /v2/health/ready, /v2/models/NAME, /v2/models/NAME/ready
   POST /v2/models/NAME/infer   (Open Inference Protocol v2, one input per column)
   POST /predict                (one JSON record or a list)
+  GET  /v2/models/NAME/drift   (the last live drift report)
   GET  /metrics                (Prometheus)
 
 Inputs are checked against the model's input schema (400 naming the field);
 bodies over the limit get 413; slow clients time out; Ctrl-C or SIGTERM
-shuts it down gracefully.`,
+shuts it down gracefully.
+
+Live drift: the last --drift-window scored records are compared with the
+model's training sample every --drift-interval and exported as gauges
+(slipway_feature_drift_score, slipway_dataset_drift_share, ...). The method
+and thresholds come from the spec's monitoring.drift (--dir), or from
+$SLIPWAY_DRIFT (the Helm chart sets it), or Evidently's defaults. With
+--trigger, dataset drift fires the spec's retraining once per drift episode.
+
+Request logs are JSON lines; --log-inputs adds the scored records, with the
+model's PII fields left out or pseudonymised with the key in $SLIPWAY_PII_KEY.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			m, dir, err := mf.load(ctx, a)
+			if rf.on && dir == "" {
+				return usagef("--trigger needs --dir: the spec's monitoring.retraining decides what is fired")
+			}
+			rf.stateDir = mf.stateDir
+			drift := serve.DriftOptions{Window: window, MinRows: minRows, Interval: interval}
+			var rt *retrainer
+			if dir != "" {
+				res, ds, err := a.compileDir(ctx, dir, pf)
+				if err != nil {
+					return err
+				}
+				if res == nil {
+					a.printDiagnostics(ds)
+					return findingsError{"invalid"}
+				}
+				p, err := pickPipeline(res.Spec, pipelineName)
+				if err != nil {
+					return err
+				}
+				drift.Config = monitor.ConfigFromSpec(p.Monitoring)
+				if rf.on {
+					if rt, err = newRetrainer(res, p, &rf, a.stderr); err != nil {
+						return err
+					}
+				}
+			} else if env := os.Getenv("SLIPWAY_DRIFT"); env != "" {
+				cfg, err := driftFromEnv(env)
+				if err != nil {
+					return usagef("$SLIPWAY_DRIFT: %v", err)
+				}
+				drift.Config = cfg
+			}
+			m, mdir, err := mf.load(ctx, a)
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(dir)
+			defer os.RemoveAll(mdir)
 			logger := slog.New(slog.NewJSONHandler(a.stderr, nil))
+			if rt != nil {
+				drift.OnReport = func(rep *monitor.Report) {
+					if err := rt.observe(ctx, rep); err != nil {
+						logger.Error("retraining trigger failed", "error", err.Error())
+					}
+				}
+			}
+			o := serve.Options{MaxBodyBytes: maxBody, Logger: logger, LogInputs: logInputs, Drift: drift}
+			if k := os.Getenv(pii.KeyEnv); k != "" {
+				o.PIIKey = []byte(k)
+			}
+			srv, err := serve.NewServer(m, o)
+			if err != nil {
+				return err
+			}
 			logger.Info("serving", "model", m.Name, "digest", m.Digest, "addr", addr)
-			return serve.Serve(ctx, addr, serve.NewHandler(m, serve.Options{MaxBodyBytes: maxBody, Logger: logger}))
+			return serve.Serve(ctx, addr, srv)
 		},
 	}
 	mf.add(cmd)
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
-	cmd.Flags().Int64Var(&maxBody, "max-body", serve.DefaultMaxBodyBytes, "largest request body in bytes")
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (\":8080\": every interface)")
+	f.Int64Var(&maxBody, "max-body", serve.DefaultMaxBodyBytes, "largest request body in bytes")
+	f.BoolVar(&logInputs, "log-inputs", false, "log the scored records (PII fields left out or pseudonymised)")
+	f.StringVar(&dir, "dir", "", "pipeline package whose monitoring section configures drift and retraining")
+	f.StringVarP(&pipelineName, "pipeline", "p", "", "pipeline in --dir (default: the only one)")
+	f.IntVar(&window, "drift-window", serve.DefaultDriftWindow, "scored records kept for live drift")
+	f.IntVar(&minRows, "drift-min-rows", serve.DefaultDriftMinRows, "records needed before the first drift comparison")
+	f.DurationVar(&interval, "drift-interval", serve.DefaultDriftInterval, "time between drift comparisons")
+	rf.add(cmd)
 	return cmd
+}
+
+// driftFromEnv reads $SLIPWAY_DRIFT, the Helm chart's monitoring.drift
+// values: {"method", "share", "threshold", "features": {NAME: threshold}}.
+func driftFromEnv(s string) (monitor.Config, error) {
+	var d struct {
+		Method    string             `json:"method"`
+		Share     float64            `json:"share"`
+		Threshold float64            `json:"threshold"`
+		Features  map[string]float64 `json:"features"`
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	if err := dec.Decode(&d); err != nil {
+		return monitor.Config{}, err
+	}
+	cfg := monitor.Config{Method: d.Method, Share: d.Share, Threshold: d.Threshold}
+	for name, t := range d.Features {
+		if cfg.Features == nil {
+			cfg.Features = map[string]monitor.FeatureConfig{}
+		}
+		cfg.Features[name] = monitor.FeatureConfig{Threshold: t}
+	}
+	return cfg, nil
 }
 
 func (a *app) predictCommand() *cobra.Command {
