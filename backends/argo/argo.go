@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/slipway-ml/slipway/backends"
+	"github.com/slipway-ml/slipway/backends/helm"
 	"github.com/slipway-ml/slipway/compiler/ir"
 )
 
@@ -337,6 +338,13 @@ func containerTemplate(prog *ir.Program, p *ir.Pipeline, s *ir.Step, name string
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		c.Env = append(c.Env, envVar{Name: k, Value: s.Env[k]})
 	}
+	if s.Kind == ir.KindMonitor {
+		// The monitor step reads the live drift report of the
+		// environment's model server, in the cluster.
+		if url := monitorServer(p, s.Environment); url != "" {
+			c.Env = append(c.Env, envVar{Name: "SLIPWAY_MONITOR_SERVER", Value: url})
+		}
+	}
 	if s.Kind == ir.KindPackage {
 		// The package step tags the model it pushes with the workflow's
 		// name, so that `slipway apply --executor argo` finds its digest.
@@ -604,6 +612,22 @@ func duplicateEnv(env []envVar) string {
 			return e.Name
 		}
 		seen[e.Name] = true
+	}
+	return ""
+}
+
+// monitorServer is the in-cluster address of the model server of a
+// pipeline's environment, from its deploy step; "" when it has none.
+func monitorServer(p *ir.Pipeline, env string) string {
+	for _, d := range p.Steps {
+		if d.Kind != ir.KindDeploy || d.Environment != env {
+			continue
+		}
+		dp, ok := d.Params.(ir.DeployParams)
+		if !ok {
+			return ""
+		}
+		return helm.ServiceURL(p.Name, dp.Release, dp.Environment.Namespace)
 	}
 	return ""
 }

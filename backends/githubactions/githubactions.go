@@ -307,8 +307,13 @@ func stepJob(prog *ir.Program, p *ir.Pipeline, s *ir.Step, steps map[string]*ir.
 			key("environment"), str(s.Environment),
 		)
 	}
+	contents := "read"
+	if dispatches(p, s) {
+		// The monitor job sends the retraining event on drift.
+		contents = "write"
+	}
 	job.Content = append(job.Content,
-		key("permissions"), mapping("contents", str("read")),
+		key("permissions"), mapping("contents", str(contents)),
 		key("timeout-minutes"), integer(timeoutMinutes(s)),
 	)
 	container := mapping("image", str(s.Image))
@@ -353,7 +358,7 @@ func stepJob(prog *ir.Program, p *ir.Pipeline, s *ir.Step, steps map[string]*ir.
 	if wd := workDir(prog.Path); wd != "." {
 		run.Content = append(run.Content, key("working-directory"), str(wd))
 	}
-	if env := stepEnv(s); env != nil {
+	if env := stepEnv(p, s); env != nil {
 		run.Content = append(run.Content, key("env"), env)
 	}
 	run.Content = append(run.Content, key("run"), str(runScript(s)))
@@ -443,15 +448,27 @@ func shellJoin(args []string) string {
 
 // stepEnv is the environment of a step's run: plain variables, then
 // secrets by reference; nil when there is none.
-func stepEnv(s *ir.Step) *yaml.Node {
-	if len(s.Env) == 0 && len(s.Secrets) == 0 {
-		return nil
-	}
-	env := mapping()
+//
+// A monitor step also reads its current data from the repository
+// variables SLIPWAY_MONITOR_CURRENT_<ENV> or SLIPWAY_MONITOR_SERVER_<ENV>,
+// and gets the job's token when it sends the retraining event.
+func stepEnv(p *ir.Pipeline, s *ir.Step) *yaml.Node {
 	vals := map[string]string{}
 	for k, v := range s.Env {
 		vals[k] = v
 	}
+	if s.Kind == ir.KindMonitor {
+		suffix := strings.ToUpper(strings.ReplaceAll(s.Environment, "-", "_"))
+		vals["SLIPWAY_MONITOR_CURRENT"] = "${{ vars.SLIPWAY_MONITOR_CURRENT_" + suffix + " }}"
+		vals["SLIPWAY_MONITOR_SERVER"] = "${{ vars.SLIPWAY_MONITOR_SERVER_" + suffix + " }}"
+		if dispatches(p, s) {
+			vals["GITHUB_TOKEN"] = "${{ github.token }}"
+		}
+	}
+	if len(vals) == 0 && len(s.Secrets) == 0 {
+		return nil
+	}
+	env := mapping()
 	for k, name := range s.Secrets {
 		vals[k] = "${{ secrets." + name + " }}"
 	}
@@ -658,4 +675,10 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// dispatches says whether a step sends the retraining event: a monitor
+// step of a pipeline that retrains on drift through GitHub.
+func dispatches(p *ir.Pipeline, s *ir.Step) bool {
+	return s.Kind == ir.KindMonitor && p.Triggers.OnDrift && p.Triggers.Via == "github"
 }

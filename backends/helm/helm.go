@@ -586,3 +586,23 @@ func publicKeySecret(p *ir.Pipeline) string {
 	}
 	return p.Name + "-cosign-pub"
 }
+
+// ServiceURL is the in-cluster address of an environment's model server:
+// the chart's Service (named as the chart's fullname helper does: the
+// release name when it contains the chart's name, the pipeline's, else
+// "<pipeline>-<release>", at most 56 characters) in the environment's
+// namespace, on the Service's port 80.
+func ServiceURL(pipeline, release, namespace string) string {
+	name := release
+	if !strings.Contains(release, pipeline) {
+		name = pipeline + "-" + release
+	}
+	if len(name) > 56 {
+		name = name[:56]
+	}
+	name = strings.TrimSuffix(name, "-")
+	if namespace == "" {
+		namespace = "default"
+	}
+	return "http://" + name + "." + namespace + ".svc"
+}

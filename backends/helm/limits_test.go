@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/slipway-ml/slipway/compiler/ir"
@@ -22,6 +23,19 @@ func TestLimitations(t *testing.T) {
 	for i, l := range want {
 		if got[0].Path[i] != l {
 			t.Fatalf("path = %v, want %v", got[0].Path, want)
+		}
+	}
+}
+
+func TestServiceURL(t *testing.T) {
+	for _, tc := range []struct{ pipeline, release, namespace, want string }{
+		{"churn", "churn-staging", "ml-staging", "http://churn-staging.ml-staging.svc"},
+		{"churn", "prod", "ml", "http://churn-prod.ml.svc"},
+		{"churn", "churn", "", "http://churn.default.svc"},
+		{"churn", strings.Repeat("r", 60), "ml", "http://churn-" + strings.Repeat("r", 50) + ".ml.svc"},
+	} {
+		if got := ServiceURL(tc.pipeline, tc.release, tc.namespace); got != tc.want {
+			t.Errorf("ServiceURL(%q, %q, %q) = %q, want %q", tc.pipeline, tc.release, tc.namespace, got, tc.want)
 		}
 	}
 }
