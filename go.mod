@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	cuelang.org/go v0.17.1
+	github.com/ebitengine/purego v0.11.3
 	github.com/go-git/go-billy/v5 v5.9.0
 	github.com/go-git/go-git/v5 v5.19.2
 	github.com/google/go-containerregistry v0.21.9
