@@ -55,6 +55,36 @@ type trainer struct {
 	tables    [][]bool
 	rng       *rand.Rand
 	binary    bool
+	hb        HistogramBuilder // nil: the CPU builds every histogram
+	hbErr     error            // the builder's first error
+	hbDone    []bool           // features whose histogram the builder wrote
+	hbFeats   []int
+	hbOut     [][]float64
+}
+
+// HistogramBuilder builds node histograms off the CPU, e.g. on a GPU, for
+// the features with at most 256 bins. Its sums may differ from the CPU's
+// in the last bits (another summation order), so a model trained with one
+// can differ slightly from Train's.
+type HistogramBuilder interface {
+	// Start receives the binned training columns once: bins[f] holds
+	// feature f's bin for every row, nil for a feature with more than 256
+	// bins (the CPU builds those).
+	Start(bins [][]uint8) error
+	// Gradients receives each row's gradient and hessian, once per tree.
+	Gradients(g, h []float64) error
+	// Build writes, for each feature feats[k], the sums over rows of g and
+	// h by bin: out[k][2*b] and out[k][2*b+1] for bin b < 256.
+	Build(rows []int32, feats []int, out [][]float64) error
+}
+
+// TrainWith is Train with the node histograms of the features with at
+// most 256 bins built by hb.
+func TrainWith(ctx context.Context, x *data.Matrix, y []float64, valid *data.Matrix, validY []float64, p Params, progress func(tree int, trainLoss, validLoss float64), hb HistogramBuilder) (*Model, error) {
+	if hb == nil {
+		return nil, errors.New("gbdt: TrainWith needs a histogram builder")
+	}
+	return fit(ctx, x, y, valid, validY, p, progress, hb)
 }
 
 // Train fits a gradient boosted tree ensemble to the rows of x and the
@@ -66,6 +96,10 @@ type trainer struct {
 // with ctx's error when ctx is done. The model is the same for the same
 // data, parameters and seed whatever Threads is.
 func Train(ctx context.Context, x *data.Matrix, y []float64, valid *data.Matrix, validY []float64, p Params, progress func(tree int, trainLoss, validLoss float64)) (*Model, error) {
+	return fit(ctx, x, y, valid, validY, p, progress, nil)
+}
+
+func fit(ctx context.Context, x *data.Matrix, y []float64, valid *data.Matrix, validY []float64, p Params, progress func(tree int, trainLoss, validLoss float64), hb HistogramBuilder) (*Model, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -118,6 +152,11 @@ func Train(ctx context.Context, x *data.Matrix, y []float64, valid *data.Matrix,
 	t.candB = make([]split, len(t.feats))
 	t.catBuf = make([][]int32, len(t.feats))
 	t.rng = rand.New(rand.NewPCG(uint64(p.Seed), 0x5eed_9bd7_a3c1_0f1d))
+	if hb != nil {
+		if err := t.startBuilder(hb); err != nil {
+			return nil, err
+		}
+	}
 
 	var vpred []float64
 	if valid != nil {
@@ -133,7 +172,13 @@ func Train(ctx context.Context, x *data.Matrix, y []float64, valid *data.Matrix,
 			return nil, fmt.Errorf("gbdt: training stopped after %d trees: %w", it, err)
 		}
 		t.gradients()
+		if t.hb != nil {
+			t.sendGradients()
+		}
 		tr := t.buildTree()
+		if t.hbErr != nil {
+			return nil, fmt.Errorf("gbdt: tree %d: histograms: %w", it, t.hbErr)
+		}
 		m.trees = append(m.trees, tr)
 		trainLoss, validLoss := math.NaN(), math.NaN()
 		if valid != nil {
@@ -324,6 +369,7 @@ func (t *trainer) buildTree() tree {
 	if root.canSplit {
 		root.hist = t.getHist()
 		all := len(t.rows) == t.n
+		t.builderHists(root.hist, t.rows)
 		t.forFeatures(len(t.rows), func(f int) {
 			t.buildHist(f, root.hist, t.rows, all)
 			t.candA[f] = t.evalFeature(f, root.hist, root.g, root.h)
@@ -404,6 +450,7 @@ func (t *trainer) childHists(parent, l, r *gnode) {
 	large.hist = parent.hist
 	parent.hist = nil
 	rows := t.rows[small.start:small.end]
+	t.builderHists(small.hist, rows)
 	t.forFeatures(len(rows), func(f int) {
 		t.buildHist(f, small.hist, rows, false)
 		ft := &t.feats[f]
@@ -556,6 +603,9 @@ func b2i(b bool) int {
 // buildHist fills feature f's part of hist with the sums over rows (over
 // every row, in order, when all is set).
 func (t *trainer) buildHist(f int, hist []ghPair, rows []int32, all bool) {
+	if t.hbDone != nil && t.hbDone[f] {
+		return
+	}
 	ft := &t.feats[f]
 	h := hist[ft.off : ft.off+ft.span]
 	clear(h[:ft.nb])
@@ -608,4 +658,66 @@ func (t *trainer) score(g, h float64) float64 {
 		return 0
 	}
 	return g * g / d
+}
+
+// startBuilder hands the binned columns to hb.
+func (t *trainer) startBuilder(hb HistogramBuilder) error {
+	bins := make([][]uint8, len(t.feats))
+	for f := range t.feats {
+		bins[f] = t.feats[f].b8
+	}
+	if err := hb.Start(bins); err != nil {
+		return fmt.Errorf("gbdt: histogram builder: %w", err)
+	}
+	t.hb = hb
+	t.hbDone = make([]bool, len(t.feats))
+	return nil
+}
+
+// sendGradients hands the tree's gradients and hessians to the builder.
+func (t *trainer) sendGradients() {
+	if t.hbErr != nil {
+		return
+	}
+	g, h := make([]float64, t.n), make([]float64, t.n)
+	for i, q := range t.gh {
+		g[i], h[i] = q.g, q.h
+	}
+	t.hbErr = t.hb.Gradients(g, h)
+}
+
+// builderHists has the builder fill hist for the active features with at
+// most 256 bins and marks them done; buildHist then skips them. On an
+// error nothing is marked, the CPU builds everything and Train fails after
+// the tree.
+func (t *trainer) builderHists(hist []ghPair, rows []int32) {
+	if t.hb == nil {
+		return
+	}
+	clear(t.hbDone)
+	if t.hbErr != nil {
+		return
+	}
+	t.hbFeats = t.hbFeats[:0]
+	for _, f := range t.active {
+		if t.feats[f].b8 != nil {
+			t.hbFeats = append(t.hbFeats, int(f))
+		}
+	}
+	for len(t.hbOut) < len(t.hbFeats) {
+		t.hbOut = append(t.hbOut, make([]float64, 512))
+	}
+	out := t.hbOut[:len(t.hbFeats)]
+	if err := t.hb.Build(rows, t.hbFeats, out); err != nil {
+		t.hbErr = err
+		return
+	}
+	for k, f := range t.hbFeats {
+		ft := &t.feats[f]
+		h := hist[ft.off : ft.off+ft.nb]
+		for b := range h {
+			h[b] = ghPair{out[k][2*b], out[k][2*b+1]}
+		}
+		t.hbDone[f] = true
+	}
 }

@@ -83,11 +83,43 @@ type problem struct {
 	d       int         // coefficients (without intercept)
 	icpt    bool
 	threads int
+	ext     Objective // when set, computes the data term instead of the rows above
+}
+
+// Data is the training problem as the solver sees it: the features
+// standardised to mean 0 and unit variance (a constant column is only
+// centred), the labels and the weight of each class.
+type Data struct {
+	// Z are the standardised feature columns.
+	Z [][]float64
+	// Y are the labels, 0 or 1.
+	Y []float64
+	// ClassWeights are the weights of class 0 and class 1; row i weighs
+	// ClassWeights[Y[i]].
+	ClassWeights [2]float64
+}
+
+// Objective computes the data term of the objective at theta (standardised
+// coefficients, the intercept last): it returns Σ_i w_i·loss_i, the
+// weighted log-loss, and writes Σ_i w_i·(p_i − y_i)·z_i into grad[0:d] and
+// Σ_i w_i·(p_i − y_i) into grad[d]. The solver divides by the total weight
+// and adds the penalty.
+type Objective func(theta, grad []float64) float64
+
+// TrainWith is Train with the data term computed by the Objective that
+// newObjective returns for the standardised data, e.g. on a GPU. The
+// solver, its iterations and the model's form are Train's.
+func TrainWith(ctx context.Context, x *data.Matrix, y []float64, p Params, newObjective func(Data) (Objective, error)) (*Model, error) {
+	return train(ctx, x, y, p, newObjective)
 }
 
 // Train fits the model on x (no missing values, no categorical columns:
 // one-hot encode them first) and binary labels y in {0, 1}.
 func Train(ctx context.Context, x *data.Matrix, y []float64, p Params) (*Model, error) {
+	return train(ctx, x, y, p, nil)
+}
+
+func train(ctx context.Context, x *data.Matrix, y []float64, p Params, newObjective func(Data) (Objective, error)) (*Model, error) {
 	if err := validate(x, y, p); err != nil {
 		return nil, fmt.Errorf("logistic: %w", err)
 	}
@@ -107,7 +139,8 @@ func Train(ctx context.Context, x *data.Matrix, y []float64, p Params) (*Model, 
 		}
 		z[j] = col
 	}
-	w := sampleWeights(y, p)
+	cw := classWeights(y, p)
+	w := sampleWeights(y, cw)
 	total := 0.0
 	for _, v := range w {
 		total += v
@@ -119,6 +152,13 @@ func Train(ctx context.Context, x *data.Matrix, y []float64, p Params) (*Model, 
 	for j := range pr.l2 {
 		pr.l2[j] = (1 - p.L1Ratio) / (p.C * total * scale[j] * scale[j])
 		pr.l1[j] = p.L1Ratio / (p.C * total * scale[j])
+	}
+	if newObjective != nil {
+		obj, err := newObjective(Data{Z: z, Y: y, ClassWeights: cw})
+		if err != nil {
+			return nil, fmt.Errorf("logistic: %w", err)
+		}
+		pr.ext = obj
 	}
 	theta := make([]float64, d+1)
 	if p.FitIntercept {
@@ -207,7 +247,8 @@ func validate(x *data.Matrix, y []float64, p Params) error {
 	return nil
 }
 
-func sampleWeights(y []float64, p Params) []float64 {
+// classWeights returns the weight of class 0 and class 1.
+func classWeights(y []float64, p Params) [2]float64 {
 	cw := p.Weights
 	if p.ClassWeight == "balanced" {
 		var cnt [2]float64
@@ -220,6 +261,11 @@ func sampleWeights(y []float64, p Params) []float64 {
 	if cw == [2]float64{} {
 		cw = [2]float64{1, 1}
 	}
+	return cw
+}
+
+// sampleWeights returns each row's weight, its class's.
+func sampleWeights(y []float64, cw [2]float64) []float64 {
 	w := make([]float64, len(y))
 	for i, v := range y {
 		w[i] = cw[int(v)]
@@ -244,6 +290,29 @@ func meanStd(c []float64) (float64, float64) {
 // gradient at theta. Partial sums over row blocks are combined in block
 // order, so the result does not depend on the number of threads.
 func (pr *problem) eval(theta, grad []float64, total float64) float64 {
+	var f float64
+	if pr.ext != nil {
+		f = pr.ext(theta, grad)
+		if !pr.icpt {
+			grad[pr.d] = 0
+		}
+	} else {
+		f = pr.sums(theta, grad)
+	}
+	f /= total
+	for k := range grad {
+		grad[k] /= total
+	}
+	for j := range pr.d {
+		f += 0.5 * pr.l2[j] * theta[j] * theta[j]
+		grad[j] += pr.l2[j] * theta[j]
+	}
+	return f
+}
+
+// sums returns the weighted log-loss summed over the rows and writes the
+// summed gradient into grad: the data term, by row blocks on the CPU.
+func (pr *problem) sums(theta, grad []float64) float64 {
 	n := len(pr.y)
 	blocks := (n + blockRows - 1) / blockRows
 	losses := make([]float64, blocks)
@@ -311,14 +380,6 @@ func (pr *problem) eval(theta, grad []float64, total float64) float64 {
 		for k, v := range grads[b] {
 			grad[k] += v
 		}
-	}
-	f /= total
-	for k := range grad {
-		grad[k] /= total
-	}
-	for j := range pr.d {
-		f += 0.5 * pr.l2[j] * theta[j] * theta[j]
-		grad[j] += pr.l2[j] * theta[j]
 	}
 	return f
 }
