@@ -106,22 +106,15 @@ type Progress func(epoch int, trainLoss, validLoss float64)
 // Train fits the network on x (no missing values, no categorical columns)
 // and labels y (0/1 for binary, real for regression). valid may be nil.
 func Train(ctx context.Context, x *data.Matrix, y []float64, vx *data.Matrix, vy []float64, p Params, progress Progress) (*Model, error) {
-	if err := validate(x, y, p); err != nil {
-		return nil, fmt.Errorf("mlp: %w", err)
-	}
-	if vx != nil {
-		if err := validate(vx, vy, p); err != nil {
-			return nil, fmt.Errorf("mlp: validation set: %w", err)
-		}
+	m, indicators, p, rng, err := setup(x, y, vx, vy, p)
+	if err != nil {
+		return nil, err
 	}
 	threads := p.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
 	n := x.Rows()
-	p.BatchSize = min(p.BatchSize, n)
-	rng := rand.New(rand.NewPCG(p.Seed, 0x6d6c70))
-	m, indicators := newModel(x, p, rng)
 	rows := m.rowMajor(x, threads)
 	var vrows []float64
 	if vx != nil {
@@ -167,6 +160,45 @@ func Train(ctx context.Context, x *data.Matrix, y []float64, vx *data.Matrix, vy
 	} else {
 		m.BestEpoch = m.Epochs
 	}
+	m.SetImportance()
+	return m, nil
+}
+
+// setup validates the inputs and parameters, caps the batch size at the
+// number of rows, and returns the initial model, its indicator columns and
+// the random stream that goes on to shuffle the rows.
+func setup(x *data.Matrix, y []float64, vx *data.Matrix, vy []float64, p Params) (*Model, []bool, Params, *rand.Rand, error) {
+	if err := validate(x, y, p); err != nil {
+		return nil, nil, p, nil, fmt.Errorf("mlp: %w", err)
+	}
+	if vx != nil {
+		if err := validate(vx, vy, p); err != nil {
+			return nil, nil, p, nil, fmt.Errorf("mlp: validation set: %w", err)
+		}
+	}
+	p.BatchSize = min(p.BatchSize, x.Rows())
+	rng := rand.New(rand.NewPCG(p.Seed, 0x6d6c70))
+	m, indicators := newModel(x, p, rng)
+	return m, indicators, p, rng, nil
+}
+
+// Setup starts training as Train does, for trainers of the same network on
+// other hardware: it validates the inputs and parameters (with Train's
+// errors), caps the batch size at the number of rows, and returns the
+// initial model (input statistics and weights), the parameters and the
+// random stream Train shuffles the rows with, once per epoch with
+// rng.Shuffle over the previous epoch's order.
+func Setup(x *data.Matrix, y []float64, vx *data.Matrix, vy []float64, p Params) (*Model, Params, *rand.Rand, error) {
+	m, _, p, rng, err := setup(x, y, vx, vy, p)
+	return m, p, rng, err
+}
+
+// Standardize returns the rows of x standardised as training and
+// prediction see them, row-major.
+func (m *Model) Standardize(x *data.Matrix) []float64 { return m.rowMajor(x, runtime.GOMAXPROCS(0)) }
+
+// SetImportance sets InputWeight from the first layer's weights.
+func (m *Model) SetImportance() {
 	m.InputWeight = map[string]float64{}
 	first := m.Layers[0]
 	for j, name := range m.Names {
@@ -176,7 +208,6 @@ func Train(ctx context.Context, x *data.Matrix, y []float64, vx *data.Matrix, vy
 		}
 		m.InputWeight[name] = s
 	}
-	return m, nil
 }
 
 // newModel sets the input statistics from x (mean and population standard
