@@ -64,3 +64,26 @@ interop: ## build cosign v3.1.2 (pinned in tools.mod) into bin/cosign and test o
 
 clean: ## remove build outputs
 	rm -rf bin build
+
+PTX_SRC := $(shell find runners/train/gpu -name '*.cu' 2>/dev/null | sort)
+PTX_CC  ?= clang-16
+PTX_FLAGS := -x cuda --cuda-device-only --cuda-gpu-arch=sm_80 -nocudainc -nocudalib -O3 -S
+
+.PHONY: ptx ptx-check
+
+ptx: ## compile the GPU kernels (runners/train/gpu/**/*.cu) to the embedded PTX with clang-16
+	@for f in $(PTX_SRC); do echo "$(PTX_CC) $$f"; $(PTX_CC) $(PTX_FLAGS) $$f -o $${f%.cu}.ptx.tmp && mv $${f%.cu}.ptx.tmp $${f%.cu}.ptx || exit 1; done
+
+ptx-check: ## fail if a committed .ptx differs from what `make ptx` would build
+	@tmp=$$(mktemp -d); status=0; \
+	for f in $(PTX_SRC); do \
+	  $(PTX_CC) $(PTX_FLAGS) $$f -o $$tmp/out.ptx || { status=1; continue; }; \
+	  if ! cmp -s $$tmp/out.ptx $${f%.cu}.ptx; then echo "ptx-check: $${f%.cu}.ptx is stale or missing: run 'make ptx' and commit it"; status=1; fi; \
+	done; rm -rf $$tmp; exit $$status
+
+.PHONY: gpu-host bench-gpu
+gpu-host: ## run the MLP kernel source on the host (clang++-16, real threads and barriers) against its emulator
+	$(GO) test -count=1 -tags hostkern -run TestKernelSourceOnHost ./runners/train/gpu/mlp/
+
+bench-gpu: ## on a machine with an NVIDIA GPU: bench/gpu.sh (our kernels and the PyTorch anchors, same run)
+	bash bench/gpu.sh

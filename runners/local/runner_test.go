@@ -249,7 +249,15 @@ func TestParallelAndJobs(t *testing.T) {
 	for _, jobs := range []int{1, 2} {
 		w := newWriter()
 		w.block, w.blockC = make(chan struct{}), true
-		go func() { time.Sleep(50 * time.Millisecond); close(w.block) }()
+		go func() {
+			// Hold the steps until jobs of them run at once (or long enough
+			// that more would have started), then a little longer.
+			for deadline := time.Now().Add(5 * time.Second); int(w.peak.Load()) < jobs && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond)
+			close(w.block)
+		}()
 		res := run(t, t.TempDir(), program(map[string]string{}), w, func(o *Options) { o.Jobs = jobs })
 		if res.Err != nil {
 			t.Fatal(res.Err)

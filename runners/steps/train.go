@@ -17,6 +17,7 @@ import (
 	"github.com/slipway-ml/slipway/runners/train/data"
 	"github.com/slipway-ml/slipway/runners/train/features"
 	"github.com/slipway-ml/slipway/runners/train/gbdt"
+	"github.com/slipway-ml/slipway/runners/train/gpu"
 	"github.com/slipway-ml/slipway/runners/train/mlp"
 	"github.com/slipway-ml/slipway/runners/train/split"
 	"github.com/slipway-ml/slipway/runners/train/table"
@@ -108,7 +109,7 @@ func (s *trainStep) Execute(ctx context.Context, sc *local.StepContext) error {
 	if err != nil {
 		return err
 	}
-	device, err := pickDevice(p.Device)
+	device, err := pickDevice(p.Device, sc.Logf)
 	if err != nil {
 		return permanent(err)
 	}
@@ -129,7 +130,7 @@ func (s *trainStep) Execute(ctx context.Context, sc *local.StepContext) error {
 		}
 	}
 	ms := train.ModelSpec{Model: p.Model, Seed: uint64(p.Seed), ClassWeights: p.ClassWeights, Positive: l.features.Positive(),
-		Logistic: p.Logistic, GBDT: p.GBDT, MLP: p.MLP, Threads: sc.Threads}
+		Logistic: p.Logistic, GBDT: p.GBDT, MLP: p.MLP, Threads: sc.Threads, Device: p.Device, Logf: sc.Logf}
 	total, unit := iterations(p)
 	ms.Progress = func(it int, trainLoss, validLoss float64) {
 		sc.Progress(int64(it), total, unit)
@@ -167,16 +168,15 @@ func (s *trainStep) Execute(ctx context.Context, sc *local.StepContext) error {
 	return writeJSON(filepath.Join(out, "train.json"), info)
 }
 
-// pickDevice decides where training runs. This build trains on the CPU;
-// "gpu" is refused with the reason, "auto" goes on on the CPU.
-func pickDevice(want string) (string, error) {
-	switch want {
-	case "", "cpu", "auto":
-		return "cpu", nil
-	case "gpu":
-		return "", errors.New(`device "gpu": this build of Slipway has no GPU training core; use device "auto" or "cpu"`)
+// pickDevice decides where training runs and names it ("gpu:NVIDIA H200"
+// or "cpu"): "gpu" without a usable GPU fails saying why, "auto" then logs
+// one line and trains on the CPU.
+func pickDevice(want string, logf func(format string, a ...any)) (string, error) {
+	c, err := gpu.Pick(want, logf)
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("unknown device %q (want cpu, gpu or auto)", want)
+	return gpu.Name(c), nil
 }
 
 // iterations is the most iterations training can take, and their unit.

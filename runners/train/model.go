@@ -11,6 +11,11 @@ import (
 	"github.com/slipway-ml/slipway/runners/train/data"
 	"github.com/slipway-ml/slipway/runners/train/features"
 	"github.com/slipway-ml/slipway/runners/train/gbdt"
+	"github.com/slipway-ml/slipway/runners/train/gpu"
+	"github.com/slipway-ml/slipway/runners/train/gpu/cuda"
+	"github.com/slipway-ml/slipway/runners/train/gpu/hist"
+	gpulogistic "github.com/slipway-ml/slipway/runners/train/gpu/logistic"
+	gpumlp "github.com/slipway-ml/slipway/runners/train/gpu/mlp"
 	"github.com/slipway-ml/slipway/runners/train/logistic"
 	"github.com/slipway-ml/slipway/runners/train/mlp"
 )
@@ -73,8 +78,15 @@ type ModelSpec struct {
 	MLP      *spec.MLP
 	// Threads bounds parallelism; 0 means all cores.
 	Threads int
+	// Device is "cpu" (or ""), "gpu" or "auto": where training runs (see
+	// gpu.Pick). With a GPU, logistic and mlp train on it and gbdt builds
+	// its histograms on it.
+	Device string
 	// Progress, when set, is called as training advances.
 	Progress func(iteration int, trainLoss, validLoss float64)
+	// Logf, when set, receives notes such as a GPU falling back to the
+	// CPU.
+	Logf func(format string, a ...any)
 }
 
 // Params returns the parameters FitModel trains with: the kind's defaults
@@ -157,8 +169,60 @@ func FitModel(ctx context.Context, ms ModelSpec, task string, x *data.Matrix, y 
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("train: %w", err)
 	}
-	m, secs, err := trainParams(ctx, p, x, y, vx, vy, ms.Progress)
+	c, err := gpu.Pick(ms.Device, nil)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("train: %w", err)
+	}
+	if c != nil {
+		// The kernels must compute what their CPU emulators compute
+		// before a model is trusted to them.
+		if err := checkDevice(c); err != nil {
+			if ms.Device == gpu.GPU {
+				return nil, nil, 0, fmt.Errorf("train: %s failed its self-check: %w", gpu.Name(c), err)
+			}
+			if ms.Logf != nil {
+				ms.Logf("%s failed its self-check (%v): training on the CPU", gpu.Name(c), err)
+			}
+			c = nil
+		}
+	}
+	if c == nil {
+		m, secs, err := trainParams(ctx, p, x, y, vx, vy, ms.Progress)
+		return m, p, secs, err
+	}
+	m, secs, err := trainOnGPU(ctx, c, p, x, y, vx, vy, ms.Progress)
 	return m, p, secs, err
+}
+
+// trainOnGPU trains the model whose parameter type p is with the GPU
+// trainers: logistic's objective, gbdt's histograms and the whole mlp on c.
+func trainOnGPU(ctx context.Context, c *cuda.Context, p any, x *data.Matrix, y []float64, vx *data.Matrix, vy []float64, progress func(int, float64, float64)) (Model, float64, error) {
+	start := time.Now()
+	var (
+		m   Model
+		err error
+	)
+	switch p := p.(type) {
+	case logistic.Params:
+		m, err = gpulogistic.Train(ctx, c, x, y, p)
+	case gbdt.Params:
+		if p.EarlyStoppingRounds == 0 {
+			vx, vy = nil, nil
+		}
+		var b *hist.Builder
+		if b, err = hist.NewBuilder(c); err == nil {
+			m, err = gbdt.TrainWith(ctx, x, y, vx, vy, p, progress, b)
+			err = errors.Join(err, b.Close())
+		}
+	case mlp.Params:
+		m, err = gpumlp.Train(ctx, c, x, y, vx, vy, p, progress)
+	default:
+		return nil, 0, fmt.Errorf("train: no model takes parameters of type %T", p)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("train on %s: %w", gpu.Name(c), err)
+	}
+	return m, time.Since(start).Seconds(), nil
 }
 
 // trainParams trains the model whose parameter type p is.
