@@ -410,11 +410,14 @@ type Probes struct {
 // Monitoring configures the ServiceMonitor, the alert rules and the
 // server's drift detection.
 type Monitoring struct {
-	Enabled  bool             `json:"enabled"`
-	Interval string           `json:"interval"`
-	SLO      *SLO             `json:"slo,omitempty"`
-	Drift    *Drift           `json:"drift,omitempty"`
-	Alerts   map[string]Alert `json:"alerts"`
+	Enabled  bool   `json:"enabled"`
+	Interval string `json:"interval"`
+	SLO      *SLO   `json:"slo,omitempty"`
+	Drift    *Drift `json:"drift,omitempty"`
+	// ScoreShift alerts when the mean score over Window moves more than
+	// Max from its mean over Baseline.
+	ScoreShift *ScoreShift      `json:"scoreShift,omitempty"`
+	Alerts     map[string]Alert `json:"alerts"`
 }
 
 // SLO are the serving objectives alerted on.
@@ -432,6 +435,13 @@ type Drift struct {
 	Share     float64            `json:"share"`
 	Threshold float64            `json:"threshold"`
 	Features  map[string]float64 `json:"features"`
+}
+
+// ScoreShift is the score-shift alert's settings.
+type ScoreShift struct {
+	Max      float64 `json:"max"`
+	Window   string  `json:"window"`
+	Baseline string  `json:"baseline"`
 }
 
 // Alert is one of the spec's alert rules.
@@ -507,6 +517,14 @@ func monitoring(m *spec.Monitoring) (*Monitoring, error) {
 		for _, f := range slices.Sorted(maps.Keys(d.Features)) {
 			out.Drift.Features[f] = d.Features[f].Threshold
 		}
+	}
+	if s := m.ScoreShift; s != nil {
+		for _, d := range []string{s.Window, s.Baseline} {
+			if _, err := time.ParseDuration(d); err != nil {
+				return nil, fmt.Errorf("monitoring.scoreShift: %w", err)
+			}
+		}
+		out.ScoreShift = &ScoreShift{Max: s.Max, Window: s.Window, Baseline: s.Baseline}
 	}
 	for name, a := range m.Alerts {
 		out.Alerts[name] = Alert{Expr: a.Expr, For: a.For, Severity: a.Severity, Summary: a.Summary}

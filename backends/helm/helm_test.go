@@ -189,6 +189,10 @@ func TestChurnProduction(t *testing.T) {
 				if rule["alert"] == "SlipwayErrorBudgetFastBurn" && (!strings.Contains(rule["expr"].(string), "[1h]")) || rule["alert"] == "SlipwayErrorBudgetFastBurn" && !strings.HasSuffix(rule["expr"].(string), "> 0.072)") {
 					t.Errorf("fast burn expr %q", rule["expr"])
 				}
+				if e, _ := rule["expr"].(string); rule["alert"] == "SlipwayScoreShift" && (!strings.HasPrefix(e, "abs(") || !strings.Contains(e, "slipway_score_sum{") ||
+					!strings.Contains(e, "[1h]") || !strings.Contains(e, "[168h]") || !strings.HasSuffix(e, ") > 0.1")) {
+					t.Errorf("score shift expr %q", e)
+				}
 				if rule["alert"] == "SlipwayErrorBudgetSlowBurn" && !strings.HasSuffix(rule["expr"].(string), "> 0.03)") {
 					t.Errorf("slow burn expr %q", rule["expr"])
 				}
@@ -196,7 +200,7 @@ func TestChurnProduction(t *testing.T) {
 		}
 	}
 	slices.Sort(alerts)
-	if want := []string{"SlipwayDataDrift", "SlipwayErrorBudgetFastBurn", "SlipwayErrorBudgetSlowBurn", "SlipwayErrorRateHigh", "SlipwayLatencyP95High"}; !slices.Equal(alerts, want) {
+	if want := []string{"SlipwayDataDrift", "SlipwayErrorBudgetFastBurn", "SlipwayErrorBudgetSlowBurn", "SlipwayErrorRateHigh", "SlipwayLatencyP95High", "SlipwayScoreShift"}; !slices.Equal(alerts, want) {
 		t.Errorf("alerts %v, want %v", alerts, want)
 	}
 

@@ -153,8 +153,13 @@ func valuesSchema() obj {
 				"threshold": obj{"type": "number", "minimum": 0},
 				"features":  obj{"type": "object", "additionalProperties": obj{"type": "number", "minimum": 0}},
 			}),
+			"scoreShift": object("Alert SlipwayScoreShift: the mean score over window moved more than max from its mean over baseline.", obj{
+				"max":      obj{"type": "number", "exclusiveMinimum": 0},
+				"window":   obj{"type": "string", "pattern": durationPattern},
+				"baseline": obj{"type": "string", "pattern": durationPattern},
+			}),
 			"alerts": obj{"type": "object", "additionalProperties": alert, "description": "The spec's alert rules, by name."},
-		}, "slo", "drift"),
+		}, "slo", "drift", "scoreShift"),
 	}
 	s := object("Values of a Slipway model-serving chart.", props, "global")
 	s["$schema"] = "http://json-schema.org/draft-07/schema#"

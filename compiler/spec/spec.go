@@ -324,9 +324,17 @@ type Server struct {
 type Monitoring struct {
 	SLO           *SLO              `json:"slo,omitempty"`
 	Drift         *Drift            `json:"drift,omitempty"`
+	ScoreShift    *ScoreShift       `json:"scoreShift,omitempty"`
 	Alerts        map[string]*Alert `json:"alerts"`
 	Retraining    *Retraining       `json:"retraining,omitempty"`
 	Notifications []Notification    `json:"notifications"`
+}
+
+// ScoreShift alerts on a moving mean score.
+type ScoreShift struct {
+	Max      float64 `json:"max"`
+	Window   string  `json:"window"`
+	Baseline string  `json:"baseline"`
 }
 
 // SLO are serving objectives.
