@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/runners/monitor"
 	"github.com/slipway-ml/slipway/runners/pii"
+	"github.com/slipway-ml/slipway/runners/pipeline"
 	"github.com/slipway-ml/slipway/runners/serve"
 	"github.com/slipway-ml/slipway/runners/signing"
 )
@@ -21,15 +24,60 @@ import (
 // modelFlags pick and check the model serve and predict use.
 type modelFlags struct {
 	ref, key, identity, stateDir string
+	lockDir, env                 string
 	allowUnsigned                bool
 }
 
 func (f *modelFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.ref, "model", "", "the model: a local store name (its newest model), NAME@sha256:…, or REGISTRY/REPO@sha256:… (required)")
+	cmd.Flags().StringVar(&f.ref, "model", "", "the model: a pipeline name (its champion in --lock-dir's slipway.lock, else the local store's newest), NAME@sha256:…, or REGISTRY/REPO@sha256:… (required)")
 	cmd.Flags().StringVar(&f.key, "key", "", "cosign.pub the model's signature must verify against")
 	cmd.Flags().StringVar(&f.identity, "identity", "", "repository the signature must name (default: the reference's)")
 	cmd.Flags().StringVar(&f.stateDir, "state-dir", ".slipway", "state directory holding the local model store")
 	cmd.Flags().BoolVar(&f.allowUnsigned, "allow-unsigned", false, "DEVELOPMENT ONLY: load a model without verifying its signature")
+	cmd.Flags().StringVar(&f.lockDir, "lock-dir", ".", "with a bare pipeline name as --model: the package whose slipway.lock names its champion")
+	cmd.Flags().StringVar(&f.env, "env", "", "with a bare pipeline name as --model: the environment whose champion is served (default: the only one, or production)")
+}
+
+// champion resolves a bare pipeline name to NAME@DIGEST of its champion in
+// the package's slipway.lock: --env's, or the only environment's, or
+// production's. Without a lock or a champion it is left as it is (the
+// store's newest model of that name).
+func (f *modelFlags) champion() (string, error) {
+	if strings.ContainsAny(f.ref, "@/:") {
+		return f.ref, nil
+	}
+	path := filepath.Join(f.lockDir, lock.Filename)
+	if _, err := os.Stat(path); err != nil {
+		if f.env != "" {
+			return "", usagef("--env %s: no %s to read the champion from", f.env, path)
+		}
+		return f.ref, nil
+	}
+	l, err := pipeline.ReadLockFile(path)
+	if err != nil {
+		return "", err
+	}
+	champs := l.Champions[f.ref]
+	env := f.env
+	if env == "" {
+		switch {
+		case len(champs) == 1:
+			for e := range champs {
+				env = e
+			}
+		case champs["production"].Digest != "":
+			env = "production"
+		case len(champs) == 0:
+			return f.ref, nil
+		default:
+			return "", usagef("%s has champions in %d environments: name one with --env", f.ref, len(champs))
+		}
+	}
+	c, ok := champs[env]
+	if !ok || c.Digest == "" {
+		return "", usagef("%s names no champion of %s in %s", path, f.ref, env)
+	}
+	return f.ref + "@" + c.Digest, nil
 }
 
 // load verifies (unless allowed not to), pulls and loads the model.
@@ -55,7 +103,12 @@ func (f *modelFlags) load(ctx context.Context, a *app) (*serve.Model, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	art, err := m.Pull(ctx, f.ref, dir, pub, f.identity)
+	ref, err := f.champion()
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, "", err
+	}
+	art, err := m.Pull(ctx, ref, dir, pub, f.identity)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		if errors.Is(err, signing.ErrNoSignature) {
@@ -126,6 +179,9 @@ model's PII fields left out or pseudonymised with the key in $SLIPWAY_PII_KEY.`,
 				return usagef("--trigger needs --dir: the spec's monitoring.retraining decides what is fired")
 			}
 			rf.stateDir = mf.stateDir
+			if dir != "" && !cmd.Flags().Changed("lock-dir") {
+				mf.lockDir = dir
+			}
 			drift := serve.DriftOptions{Window: window, MinRows: minRows, Interval: interval}
 			var rt *retrainer
 			if dir != "" {

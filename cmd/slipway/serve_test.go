@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/runners/dataset"
+	"github.com/slipway-ml/slipway/runners/pipeline"
 )
 
 // TestServeLiveDrift serves the churn model with the spec's drift settings
@@ -181,4 +183,47 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestModelChampion resolves a bare pipeline name to its champion in
+// slipway.lock rather than the store's newest model.
+func TestModelChampion(t *testing.T) {
+	dir := copyExample(t, "churn")
+	state := filepath.Join(t.TempDir(), "state")
+	digest := func() string {
+		code, v := runJSON(t, "run", dir, "--state-dir", state)
+		if code != 0 {
+			t.Fatalf("run: exit %d: %v", code, v)
+		}
+		return v["model"].(map[string]any)["digest"].(string)
+	}
+	first := digest()
+	if err := os.WriteFile(filepath.Join(dir, "seed.cue"), []byte("package churn\n\npipelines: churn: training: gbdt: lambda: 5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second := digest()
+	if first == second {
+		t.Fatal("both runs packed the same model")
+	}
+	predict := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := Main(append([]string{"predict", "--model", "churn", "--allow-unsigned", "--state-dir", state, "-o", "json",
+			filepath.Join(dir, "data", "churn.csv")}, args...), nil, &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	// No lock: the newest.
+	if code, out, errb := predict("--lock-dir", t.TempDir()); code != 0 || !strings.Contains(out, second) {
+		t.Fatalf("no lock: exit %d, want %s\n%.300s\n%s", code, second, out, errb)
+	}
+	l := &lock.Lock{Version: lock.Version}
+	l.Promote("churn", "staging", lock.Champion{Digest: first})
+	if err := pipeline.WriteLockFile(filepath.Join(dir, lock.Filename), l); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errb := predict("--lock-dir", dir); code != 0 || !strings.Contains(out, first) {
+		t.Fatalf("champion: exit %d, want %s\n%.300s\n%s", code, first, out, errb)
+	}
+	if code, out, _ := predict("--lock-dir", dir, "--env", "production"); code != exitUsage || !strings.Contains(out, "no champion of churn in production") {
+		t.Fatalf("unknown environment: exit %d\n%s", code, out)
+	}
 }
