@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/compiler"
 	"github.com/slipway-ml/slipway/compiler/spec"
 	"github.com/slipway-ml/slipway/runners/artifact"
 	"github.com/slipway-ml/slipway/runners/dataset"
@@ -16,6 +17,24 @@ import (
 	"github.com/slipway-ml/slipway/runners/monitor"
 	"github.com/slipway-ml/slipway/runners/train/table"
 )
+
+// compilePipeline compiles the package in dir (printing its diagnostics
+// when it is invalid) and picks the named pipeline, or its only one.
+func (a *app) compilePipeline(ctx context.Context, dir, name string, pf *policyFlag) (*compiler.Result, *spec.Pipeline, error) {
+	res, ds, err := a.compileDir(ctx, dir, pf)
+	if err != nil {
+		return nil, nil, err
+	}
+	if res == nil {
+		a.printDiagnostics(ds)
+		return nil, nil, findingsError{"invalid"}
+	}
+	p, err := pickPipeline(res.Spec, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, p, nil
+}
 
 // pickPipeline returns the named pipeline of a spec, or its only one.
 func pickPipeline(s *spec.Spec, name string) (*spec.Pipeline, error) {
@@ -75,15 +94,7 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 				return usagef("--trigger needs --dir: the spec's monitoring.retraining decides what is fired")
 			}
 			if dir != "" {
-				res, ds, err := a.compileDir(cmd.Context(), dir, pf)
-				if err != nil {
-					return err
-				}
-				if res == nil {
-					a.printDiagnostics(ds)
-					return findingsError{"invalid"}
-				}
-				p, err := pickPipeline(res.Spec, pipelineName)
+				res, p, err := a.compilePipeline(cmd.Context(), dir, pipelineName, pf)
 				if err != nil {
 					return err
 				}
@@ -214,17 +225,10 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 
 // readData reads a data file, its format from its extension.
 func readData(path string) (*table.Table, error) {
-	format := "csv"
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".jsonl", ".ndjson":
-		format = "jsonl"
-	case ".parquet":
-		format = "parquet"
-	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return dataset.ReadFile(path, format, nil)
+	return dataset.ReadFile(path, dataset.FormatOf(path), nil)
 }
 
 // readReference reads the reference data: a file, or else a model whose

@@ -185,15 +185,7 @@ model's PII fields left out or pseudonymised with the key in $SLIPWAY_PII_KEY.`,
 			drift := serve.DriftOptions{Window: window, MinRows: minRows, Interval: interval}
 			var rt *retrainer
 			if dir != "" {
-				res, ds, err := a.compileDir(ctx, dir, pf)
-				if err != nil {
-					return err
-				}
-				if res == nil {
-					a.printDiagnostics(ds)
-					return findingsError{"invalid"}
-				}
-				p, err := pickPipeline(res.Spec, pipelineName)
+				res, p, err := a.compilePipeline(ctx, dir, pipelineName, pf)
 				if err != nil {
 					return err
 				}

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -212,6 +213,18 @@ func Read(r io.Reader, format string, cols map[string]*spec.Column, opts ...Opti
 		return readParquet(ra, size, d, o)
 	}
 	return nil, fmt.Errorf("read: unknown format %q; expected csv, jsonl or parquet", format)
+}
+
+// FormatOf is the format a file's name says by its extension: "jsonl"
+// (.jsonl, .ndjson), "parquet" (.parquet), else "csv".
+func FormatOf(name string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".jsonl", ".ndjson":
+		return "jsonl"
+	case ".parquet":
+		return "parquet"
+	}
+	return "csv"
 }
 
 // ReadFile reads the file at path as Read does.

@@ -483,3 +483,14 @@ func TestWriteParquetEmpty(t *testing.T) {
 	}
 	wantErr(t, WriteParquet(io.Discard, tb), "no columns")
 }
+
+func TestFormatOf(t *testing.T) {
+	for name, want := range map[string]string{
+		"a.csv": "csv", "a.CSV": "csv", "a": "csv", "a.txt": "csv",
+		"a.jsonl": "jsonl", "A.NDJSON": "jsonl", "dir.parquet/a.parquet": "parquet",
+	} {
+		if got := FormatOf(name); got != want {
+			t.Errorf("FormatOf(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -152,14 +152,7 @@ func (m *monitorStep) current(ctx context.Context, sc *local.StepContext, src st
 	} else if !filepath.IsAbs(path) {
 		path = filepath.Join(sc.Dir, path)
 	}
-	format := "csv"
-	switch strings.ToLower(filepath.Ext(src)) {
-	case ".jsonl", ".ndjson":
-		format = "jsonl"
-	case ".parquet":
-		format = "parquet"
-	}
-	t, err := dataset.ReadFile(path, format, nil)
+	t, err := dataset.ReadFile(path, dataset.FormatOf(src), nil)
 	if err != nil {
 		return nil, permanent(fmt.Errorf("current data %s: %w", src, err))
 	}

@@ -47,6 +47,9 @@ type Context struct {
 
 	mu     sync.Mutex // serialises callers; guards closed
 	closed bool
+
+	modMu  sync.Mutex
+	shared map[string]*Module // Shared's modules, by PTX text
 	work   chan func() error
 	result chan error
 }

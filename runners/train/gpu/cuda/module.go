@@ -60,6 +60,25 @@ func (c *Context) Load(ptx string) (*Module, error) {
 	return m, err
 }
 
+// Shared is Load, once per context for the same PTX text: the module
+// stays loaded until the context closes, for trainers that come and go.
+func (c *Context) Shared(ptx string) (*Module, error) {
+	c.modMu.Lock()
+	defer c.modMu.Unlock()
+	if m, ok := c.shared[ptx]; ok {
+		return m, nil
+	}
+	m, err := c.Load(ptx)
+	if err != nil {
+		return nil, err
+	}
+	if c.shared == nil {
+		c.shared = map[string]*Module{}
+	}
+	c.shared[ptx] = m
+	return m, nil
+}
+
 // Kernel looks up an entry point by its symbol name.
 func (m *Module) Kernel(name string) (*Kernel, error) {
 	var fn uintptr

@@ -3,7 +3,6 @@ package hist
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/slipway-ml/slipway/runners/train/gpu/cuda"
 )
@@ -29,7 +28,7 @@ type Builder struct {
 
 // NewBuilder loads the kernel on c.
 func NewBuilder(c *cuda.Context) (*Builder, error) {
-	m, err := module(c)
+	m, err := c.Shared(PTX)
 	if err != nil {
 		return nil, fmt.Errorf("gpu histograms: %w", err)
 	}
@@ -180,24 +179,4 @@ func (b *Builder) Close() error {
 	}
 	b.bins, b.gq, b.hq, b.rows, b.fslots, b.out = 0, 0, 0, 0, 0, 0
 	return errors.Join(errs...)
-}
-
-var (
-	modMu   sync.Mutex
-	modules = map[*cuda.Context]*cuda.Module{}
-)
-
-// module loads the PTX once per context.
-func module(c *cuda.Context) (*cuda.Module, error) {
-	modMu.Lock()
-	defer modMu.Unlock()
-	if m, ok := modules[c]; ok {
-		return m, nil
-	}
-	m, err := c.Load(PTX)
-	if err != nil {
-		return nil, err
-	}
-	modules[c] = m
-	return m, nil
 }

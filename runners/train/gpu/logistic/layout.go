@@ -7,9 +7,6 @@ package logistic
 import (
 	_ "embed"
 	"fmt"
-	"sync"
-
-	"github.com/slipway-ml/slipway/runners/train/gpu/cuda"
 )
 
 // PTX is the kernels' PTX (target sm_80), built from logistic.cu by
@@ -68,8 +65,3 @@ func (l layout) sharedBytes() int {
 	wpad := (l.d + 3) &^ 3
 	return 8*doubles + 4*wpad + 4*l.rows*l.d
 }
-
-var (
-	modMu   sync.Mutex
-	modules = map[*cuda.Context]*cuda.Module{}
-)

@@ -73,7 +73,7 @@ func NewObjective(c *cuda.Context, z [][]float64, y []float64, cw [2]float64) (*
 }
 
 func (o *Objective) setup(x []float32, y []uint8) error {
-	m, err := module(o.c)
+	m, err := o.c.Shared(PTX)
 	if err != nil {
 		return err
 	}
@@ -168,21 +168,6 @@ func (o *Objective) Close() error {
 	}
 	o.x, o.y, o.w, o.partials, o.out = 0, 0, 0, 0, 0
 	return errors.Join(errs...)
-}
-
-// module loads the PTX once per context.
-func module(c *cuda.Context) (*cuda.Module, error) {
-	modMu.Lock()
-	defer modMu.Unlock()
-	if m, ok := modules[c]; ok {
-		return m, nil
-	}
-	m, err := c.Load(PTX)
-	if err != nil {
-		return nil, err
-	}
-	modules[c] = m
-	return m, nil
 }
 
 // Train fits logistic regression with the data term on the GPU and the
