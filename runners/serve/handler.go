@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -242,7 +243,9 @@ func (h *handler) wrap(next http.Handler) http.Handler {
 		*rec = recorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
-				h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				// The panic's value may quote the input: log its type and
+				// the stack (addresses, no values) instead.
+				h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					writeError(rec, http.StatusInternalServerError, errors.New("internal error"))
 				}

@@ -282,13 +282,18 @@ func TestPanicRecovered(t *testing.T) {
 	h := &handler{m: loadModel(t, binaryDir), log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	h.metrics = newMetrics(h.m)
 	rec := httptest.NewRecorder()
-	h.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })).
+	h.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom jane@example.com") })).
 		ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"error":"internal error"`) {
 		t.Errorf("panic = %d %s, want 500 with a JSON error", rec.Code, rec.Body)
 	}
-	if !strings.Contains(logs.String(), "boom") {
+	// The panic is logged with its type and where it happened, never its
+	// value, which may quote the input.
+	if !strings.Contains(logs.String(), `"panic":"string"`) || !strings.Contains(logs.String(), "TestPanicRecovered") {
 		t.Errorf("log %q does not record the panic", logs.String())
+	}
+	if strings.Contains(logs.String(), "jane@example.com") || strings.Contains(rec.Body.String(), "jane@example.com") {
+		t.Errorf("the panic's value leaked: %s %s", logs.String(), rec.Body)
 	}
 }
 
