@@ -347,6 +347,19 @@ func stepJob(prog *ir.Program, p *ir.Pipeline, s *ir.Step, steps map[string]*ir.
 			"with", mapping("path", str(cachePath), "key", str(cacheKey(p, from))),
 		))
 	}
+	if s.Kind == ir.KindMonitor {
+		// The drift episode's state carries over from the last run, so
+		// that drift fires one retraining per episode across scheduled
+		// runs: restored from the newest earlier save, saved after the job.
+		prefix := "slipway-" + p.Name + "-monitor-" + s.Environment + "-"
+		stepsSeq.Content = append(stepsSeq.Content, mapping(
+			"name", str("Keep the drift episode of "+s.ID),
+			"uses", uses(Cache),
+			"with", mapping("path", str(path.Join(cachePath, "monitor")),
+				"key", str(prefix+"${{ github.run_id }}-${{ github.run_attempt }}"),
+				"restore-keys", str(prefix)),
+		))
+	}
 	if cached(s) {
 		stepsSeq.Content = append(stepsSeq.Content, mapping(
 			"name", str("Cache the outputs of "+s.ID),
