@@ -63,7 +63,7 @@ type metrics struct {
 	positive    prometheus.Counter
 	negative    prometheus.Counter
 	counters    [numEndpoints][len(commonCodes)]atomic.Pointer[prometheus.Counter]
-	observers   [numEndpoints]atomic.Pointer[prometheus.Observer]
+	observers   [numEndpoints][len(commonCodes)]atomic.Pointer[prometheus.Observer]
 	driftScore  *prometheus.GaugeVec
 	driftFlag   *prometheus.GaugeVec
 	driftShare  prometheus.Gauge
@@ -83,7 +83,7 @@ func newMetrics(m *Model) *metrics {
 	mt.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "slipway_requests_total",
 		Help: "Requests served by endpoint and status code."}, []string{"endpoint", "code"})
 	mt.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "slipway_request_seconds",
-		Help: "Request latency in seconds by endpoint.", Buckets: prometheus.DefBuckets}, []string{"endpoint"})
+		Help: "Request latency in seconds by endpoint and status code.", Buckets: prometheus.DefBuckets}, []string{"endpoint", "code"})
 	buckets := predictionBuckets
 	if mt.binary {
 		buckets = probabilityBuckets
@@ -145,13 +145,22 @@ func flag(b bool) float64 {
 // request records a finished request.
 func (mt *metrics) request(endpoint, code int, seconds float64) {
 	mt.counter(endpoint, code).Inc()
-	o := mt.observers[endpoint].Load()
-	if o == nil {
-		obs := mt.latency.WithLabelValues(endpointNames[endpoint])
-		o = &obs
-		mt.observers[endpoint].Store(o)
+	mt.observer(endpoint, code).Observe(seconds)
+}
+
+// observer returns the latency histogram of endpoint and code.
+func (mt *metrics) observer(endpoint, code int) prometheus.Observer {
+	i := codeIndex(code)
+	if i < 0 {
+		return mt.latency.WithLabelValues(endpointNames[endpoint], strconv.Itoa(code))
 	}
-	(*o).Observe(seconds)
+	o := mt.observers[endpoint][i].Load()
+	if o == nil {
+		obs := mt.latency.WithLabelValues(endpointNames[endpoint], strconv.Itoa(code))
+		o = &obs
+		mt.observers[endpoint][i].Store(o)
+	}
+	return *o
 }
 
 // counter returns the request counter of endpoint and code.
