@@ -164,6 +164,7 @@ type ParseError struct {
 	Msg string
 }
 
+// Error is the message (which names the position).
 func (e *ParseError) Error() string { return e.Msg }
 
 // Parse decodes a lock file strictly: unknown fields, a wrong version and

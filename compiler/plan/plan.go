@@ -553,6 +553,7 @@ type StaleError struct {
 	Differences []string
 }
 
+// Error says what changed since the plan was made.
 func (e *StaleError) Error() string {
 	return "the plan is stale, its inputs changed since it was made: " + strings.Join(e.Differences, "; ") + "; make a new plan"
 }

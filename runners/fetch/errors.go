@@ -13,6 +13,7 @@ type MismatchError struct {
 	Actual string
 }
 
+// Error says which digest was expected and which was found.
 func (e *MismatchError) Error() string {
 	return fmt.Sprintf("sha256 mismatch: expected %s, got %s", e.Expected, e.Actual)
 }

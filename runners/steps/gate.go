@@ -41,6 +41,7 @@ type GateError struct {
 	Failed []GateResult
 }
 
+// Error names the gates that failed.
 func (e *GateError) Error() string {
 	msgs := make([]string, len(e.Failed))
 	for i, g := range e.Failed {
