@@ -47,7 +47,7 @@ type kv struct {
 
 // jcol is one column being read from JSON Lines.
 type jcol struct {
-	colBuf
+	table.Builder
 	declared bool
 	inferred bool // type decided from the values
 	layout   string
@@ -227,18 +227,18 @@ func (rd *jsonlReader) column(name string) int {
 	if j, ok := rd.index[name]; ok {
 		return j
 	}
-	c := &jcol{colBuf: colBuf{name: name}, layout: rd.d.layout(name)}
+	c := &jcol{Builder: table.Builder{Name: name}, layout: rd.d.layout(name)}
 	if typ, ok := rd.d.types[name]; ok {
-		c.setType(typ)
+		c.SetType(typ)
 		c.declared = true
 	}
 	before := rd.row - 1 // rows read before this one, none naming the column
 	switch {
 	case rd.inferring:
 		c.pending = make([]jval, len(rd.lines), max(len(rd.lines), 16))
-	case c.typ != "":
+	case c.Type() != "":
 		for range before {
-			c.null()
+			c.Null()
 		}
 	default:
 		c.lead = before
@@ -288,7 +288,7 @@ func (rd *jsonlReader) addRow(kvs []kv, line int) error {
 // adds the rows.
 func (rd *jsonlReader) flush() error {
 	for _, c := range rd.cols {
-		if c.typ == "" {
+		if c.Type() == "" {
 			c.infer()
 		}
 	}
@@ -346,15 +346,15 @@ func (c *jcol) infer() {
 	c.inferred = true
 	switch {
 	case canInt:
-		c.setType(table.Int)
+		c.SetType(table.Int)
 	case canFloat:
-		c.setType(table.Float)
+		c.SetType(table.Float)
 	case canBool:
-		c.setType(table.Bool)
+		c.SetType(table.Bool)
 	case canTime:
-		c.setType(table.Timestamp)
+		c.SetType(table.Timestamp)
 	default:
-		c.setType(table.Category)
+		c.SetType(table.Category)
 	}
 }
 
@@ -363,24 +363,24 @@ func (c *jcol) decide(v jval) {
 	switch v.kind {
 	case jNumber:
 		if isOK(table.ParseInt(v.text)) {
-			c.setType(table.Int)
+			c.SetType(table.Int)
 		} else if isOK(table.ParseFloat(v.text)) {
-			c.setType(table.Float)
+			c.SetType(table.Float)
 		} else {
-			c.setType(table.Category)
+			c.SetType(table.Category)
 		}
 	case jBool:
-		c.setType(table.Bool)
+		c.SetType(table.Bool)
 	default:
 		if _, err := time.Parse(c.layout, v.text); err == nil {
-			c.setType(table.Timestamp)
+			c.SetType(table.Timestamp)
 		} else {
-			c.setType(table.Category)
+			c.SetType(table.Category)
 		}
 	}
 	c.inferred = true
 	for range c.lead {
-		c.null()
+		c.Null()
 	}
 	c.lead = 0
 }
@@ -390,9 +390,9 @@ func isOK[T any](_ T, ok bool) bool { return ok }
 func (rd *jsonlReader) fail(c *jcol, line int, v jval, what string) error {
 	hint := ""
 	if c.inferred {
-		hint = fmt.Sprintf(" (type %s inferred from earlier lines; declare the column's type or raise InferRows above %d)", c.typ, rd.o.inferRows)
+		hint = fmt.Sprintf(" (type %s inferred from earlier lines; declare the column's type or raise InferRows above %d)", c.Type(), rd.o.inferRows)
 	}
-	return fmt.Errorf("line %d, column %q: %s is not %s%s", line, c.name, v.show(), what, hint)
+	return fmt.Errorf("line %d, column %q: %s is not %s%s", line, c.Name, v.show(), what, hint)
 }
 
 // maxExact is the largest magnitude below which every integer is a
@@ -401,22 +401,22 @@ const maxExact = 1 << 53
 
 func (rd *jsonlReader) add(c *jcol, v jval, line int) error {
 	if v.kind == jNull {
-		if c.typ == "" {
+		if c.Type() == "" {
 			c.lead++
 			return nil
 		}
-		c.null()
+		c.Null()
 		return nil
 	}
-	if c.typ == "" {
+	if c.Type() == "" {
 		c.decide(v)
 	}
-	switch c.typ {
+	switch c.Type() {
 	case table.Int:
 		switch {
 		case v.kind == jNumber:
 			if x, ok := table.ParseInt(v.text); ok {
-				c.int(x)
+				c.Int(x)
 				return nil
 			}
 			f, ok := table.ParseFloat(v.text)
@@ -424,20 +424,20 @@ func (rd *jsonlReader) add(c *jcol, v jval, line int) error {
 				return rd.fail(c, line, v, "an int")
 			}
 			if !c.declared {
-				c.widen()
-				c.float(f)
+				c.Widen()
+				c.Float(f)
 				return nil
 			}
 			if f != math.Trunc(f) || math.Abs(f) > maxExact {
 				return rd.fail(c, line, v, "an int")
 			}
-			c.int(int64(f))
+			c.Int(int64(f))
 		case v.kind == jString && c.declared:
 			x, ok := table.ParseInt(v.text)
 			if !ok {
 				return rd.fail(c, line, v, "an int")
 			}
-			c.int(x)
+			c.Int(x)
 		default:
 			return rd.fail(c, line, v, "an int")
 		}
@@ -449,7 +449,7 @@ func (rd *jsonlReader) add(c *jcol, v jval, line int) error {
 		if !ok {
 			return rd.fail(c, line, v, "a number")
 		}
-		c.float(f)
+		c.Float(f)
 	case table.Bool:
 		if v.kind != jBool && (v.kind != jString || !c.declared) {
 			return rd.fail(c, line, v, "a boolean")
@@ -458,7 +458,7 @@ func (rd *jsonlReader) add(c *jcol, v jval, line int) error {
 		if !ok {
 			return rd.fail(c, line, v, "a boolean")
 		}
-		c.bool(b)
+		c.Bool(b)
 	case table.Timestamp:
 		if v.kind != jString {
 			return rd.fail(c, line, v, "a timestamp string in layout "+strconv.Quote(c.layout))
@@ -468,12 +468,12 @@ func (rd *jsonlReader) add(c *jcol, v jval, line int) error {
 			return rd.fail(c, line, v, "a timestamp in layout "+strconv.Quote(c.layout))
 		}
 		if y := t.Year(); y < 1678 || y > 2261 {
-			return fmt.Errorf("line %d, column %q: %s is outside the years 1678 to 2261 that Unix nanoseconds hold", line, c.name, v.show())
+			return fmt.Errorf("line %d, column %q: %s is outside the years 1678 to 2261 that Unix nanoseconds hold", line, c.Name, v.show())
 		}
-		c.int(t.UnixNano())
+		c.Int(t.UnixNano())
 	default:
-		if err := c.text(v.text); err != nil {
-			return fmt.Errorf("line %d, column %q: %w", line, c.name, err)
+		if err := c.Text(v.text); err != nil {
+			return fmt.Errorf("line %d, column %q: %w", line, c.Name, err)
 		}
 	}
 	return nil
@@ -484,13 +484,13 @@ func (rd *jsonlReader) add(c *jcol, v jval, line int) error {
 func (rd *jsonlReader) finish() (*table.Table, error) {
 	cols := make([]*table.Column, 0, len(rd.cols)+len(rd.d.names))
 	for _, c := range rd.cols {
-		if c.typ == "" {
-			c.setType(table.Float)
+		if c.Type() == "" {
+			c.SetType(table.Float)
 			for range c.lead {
-				c.null()
+				c.Null()
 			}
 		}
-		cols = append(cols, c.column(c.inferred && c.typ.Text()))
+		cols = append(cols, finish(&c.Builder, c.inferred && c.Type().Text()))
 	}
 	for _, name := range rd.d.names {
 		if _, ok := rd.index[name]; ok {
@@ -502,12 +502,12 @@ func (rd *jsonlReader) finish() (*table.Table, error) {
 			}
 			return nil, fmt.Errorf("declared column %q is in no line (it is not nullable, so every row must name it)", name)
 		}
-		c := &colBuf{name: name}
-		c.setType(rd.d.types[name])
+		c := &table.Builder{Name: name}
+		c.SetType(rd.d.types[name])
 		for range rd.row {
-			c.null()
+			c.Null()
 		}
-		cols = append(cols, c.column(false))
+		cols = append(cols, finish(c, false))
 	}
 	if rd.row > 0 && len(cols) == 0 {
 		return nil, fmt.Errorf("%d lines but no keys: every object is empty", rd.row)

@@ -184,7 +184,7 @@ func classify(typ parquet.Type) (source, error) {
 
 // pqCol is one column being read from Parquet.
 type pqCol struct {
-	colBuf
+	table.Builder
 	src    source
 	layout string
 	// inferred marks a text column whose string-or-category type is
@@ -289,23 +289,23 @@ func readParquetTable(ra io.ReaderAt, size int64, d decl, o options) (*table.Tab
 			return nil, fmt.Errorf("row group has %d column chunks, the schema has %d columns", len(chunks), len(cols))
 		}
 		for j, c := range cols {
-			before := c.n
+			before := c.Len()
 			c.limit = before + int(rg.NumRows())
 			if err := c.readChunk(chunks[j], buf); err != nil {
-				return nil, fmt.Errorf("column %q: %w", c.name, err)
+				return nil, fmt.Errorf("column %q: %w", c.Name, err)
 			}
-			if got := int64(c.n - before); got != rg.NumRows() {
-				return nil, fmt.Errorf("column %q: row group holds %d values for %d rows", c.name, got, rg.NumRows())
+			if got := int64(c.Len() - before); got != rg.NumRows() {
+				return nil, fmt.Errorf("column %q: row group holds %d values for %d rows", c.Name, got, rg.NumRows())
 			}
 		}
 	}
 
 	out := make([]*table.Column, len(cols))
 	for j, c := range cols {
-		col := c.column(c.inferred)
+		col := finish(&c.Builder, c.inferred)
 		if c.dict != nil {
 			if err := redict(col, c.dict); err != nil {
-				return nil, fmt.Errorf("column %q: %w", c.name, err)
+				return nil, fmt.Errorf("column %q: %w", c.Name, err)
 			}
 		}
 		out[j] = col
@@ -321,21 +321,21 @@ func newPQCol(name string, typ parquet.Type, d decl, meta metaColumn) (*pqCol, e
 	if err != nil {
 		return nil, err
 	}
-	c := &pqCol{colBuf: colBuf{name: name}, src: src, layout: d.layout(name)}
+	c := &pqCol{Builder: table.Builder{Name: name}, src: src, layout: d.layout(name)}
 	if want, ok := d.types[name]; ok {
 		if !src.fits(want) {
 			return nil, fmt.Errorf("declared %s, but the file holds %s values", want, typ)
 		}
-		c.setType(want)
+		c.SetType(want)
 	} else if meta.Type.Valid() && src.fits(meta.Type) {
-		c.setType(meta.Type)
+		c.SetType(meta.Type)
 	} else if nat := src.natural(); nat != "" {
-		c.setType(nat)
+		c.SetType(nat)
 	} else {
-		c.setType(table.Category)
+		c.SetType(table.Category)
 		c.inferred = true
 	}
-	if c.typ.Text() && meta.Dict != nil && meta.Type.Text() {
+	if c.Type().Text() && meta.Dict != nil && meta.Type.Text() {
 		c.dict = meta.Dict
 	}
 	return c, nil
@@ -366,11 +366,11 @@ func (c *pqCol) readPage(p parquet.Page, buf []parquet.Value) error {
 	for {
 		n, err := vr.ReadValues(buf)
 		for _, v := range buf[:n] {
-			if c.n >= c.limit {
+			if c.Len() >= c.limit {
 				return errors.New("more values than the row group has rows")
 			}
 			if e := c.add(v); e != nil {
-				return fmt.Errorf("row %d: %w", c.n+1, e)
+				return fmt.Errorf("row %d: %w", c.Len()+1, e)
 			}
 		}
 		if err == io.EOF {
@@ -388,31 +388,31 @@ func (c *pqCol) readPage(p parquet.Page, buf []parquet.Value) error {
 // add appends one value.
 func (c *pqCol) add(v parquet.Value) error {
 	if v.IsNull() {
-		c.null()
+		c.Null()
 		return nil
 	}
 	if v.Kind() != c.kindOf() {
 		return fmt.Errorf("value of kind %s in a %s column", v.Kind(), c.kindOf())
 	}
-	switch c.typ {
+	switch c.Type() {
 	case table.Int:
 		x, err := c.intOf(v)
 		if err != nil {
 			return err
 		}
-		c.int(x)
+		c.Int(x)
 	case table.Float:
-		c.float(c.floatOf(v))
+		c.Float(c.floatOf(v))
 	case table.Bool:
-		c.bool(v.Boolean())
+		c.Bool(v.Boolean())
 	case table.Timestamp:
 		ns, err := c.nanosOf(v)
 		if err != nil {
 			return err
 		}
-		c.int(ns)
+		c.Int(ns)
 	default:
-		return c.textBytes(v.ByteArray())
+		return c.TextBytes(v.ByteArray())
 	}
 	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,12 +133,12 @@ func ReadCSV(r io.Reader, opts ReadOptions) (*Table, error) {
 	rd.cols = make([]*builder, len(header))
 	undeclared := false
 	for j, name := range header {
-		b := &builder{name: name, layout: time.RFC3339, rd: rd}
+		b := &builder{Builder: Builder{Name: name}, layout: time.RFC3339, rd: rd}
 		if l, ok := opts.Layouts[name]; ok && l != "" {
 			b.layout = l
 		}
 		if typ, ok := opts.Types[name]; ok {
-			b.setType(typ)
+			b.SetType(typ)
 			b.declared = true
 		} else {
 			undeclared = true
@@ -241,7 +239,7 @@ func (rd *reader) flush(rows [][]string, lines []int, first int) error {
 		}
 	}
 	for _, b := range rd.cols {
-		b.reserve(len(rows))
+		b.Reserve(len(rows))
 	}
 	for k, rec := range rows {
 		if err := rd.add(rec, first+k+1, lines[k]); err != nil {
@@ -262,30 +260,12 @@ func (rd *reader) add(rec []string, row, line int) error {
 
 // builder accumulates one column.
 type builder struct {
+	Builder
 	rd       *reader
-	name     string
-	typ      Type // "" while undecided
 	declared bool
 	inferred bool // type decided from the held rows
 	layout   string
-	n        int
 	lead     int // missing values seen while undecided
-
-	floats  []float64
-	ints    []int64
-	bools   []bool
-	codes   []int32
-	dict    []string
-	dictIdx map[string]int32
-	valid   []uint64
-	anyNull bool
-}
-
-func (b *builder) setType(t Type) {
-	b.typ = t
-	if t.Text() {
-		b.dictIdx = map[string]int32{}
-	}
 }
 
 // infer decides the type from column j of the held rows.
@@ -327,15 +307,15 @@ func (b *builder) infer(rows [][]string, j int) {
 	b.inferred = true
 	switch {
 	case canInt:
-		b.setType(Int)
+		b.SetType(Int)
 	case canFloat:
-		b.setType(Float)
+		b.SetType(Float)
 	case canBool:
-		b.setType(Bool)
+		b.SetType(Bool)
 	case canTime:
-		b.setType(Timestamp)
+		b.SetType(Timestamp)
 	default:
-		b.setType(Category)
+		b.SetType(Category)
 	}
 }
 
@@ -343,56 +323,26 @@ func (b *builder) infer(rows [][]string, j int) {
 func (b *builder) decide(s string) {
 	switch {
 	case isOK(parseInt(s)):
-		b.setType(Int)
+		b.SetType(Int)
 	case isOK(parseFloat(s)):
-		b.setType(Float)
+		b.SetType(Float)
 	case isOK(parseBool(s)):
-		b.setType(Bool)
+		b.SetType(Bool)
 	default:
 		if _, err := time.Parse(b.layout, s); err == nil {
-			b.setType(Timestamp)
+			b.SetType(Timestamp)
 		} else {
-			b.setType(Category)
+			b.SetType(Category)
 		}
 	}
 	b.inferred = true
 	for range b.lead {
-		b.appendNull()
+		b.Null()
 	}
 	b.lead = 0
 }
 
 func isOK[T any](_ T, ok bool) bool { return ok }
-
-func (b *builder) setValid(ok bool) {
-	i := b.n
-	if i>>6 >= len(b.valid) {
-		b.valid = append(b.valid, 0)
-	}
-	if ok {
-		b.valid[i>>6] |= 1 << (uint(i) & 63)
-	} else {
-		b.anyNull = true
-	}
-	b.n++
-}
-
-func (b *builder) appendNull() {
-	switch b.typ {
-	case Float:
-		b.floats = push(b.floats, math.NaN())
-		b.n++
-	case Int, Timestamp:
-		b.ints = push(b.ints, 0)
-		b.setValid(false)
-	case Bool:
-		b.bools = push(b.bools, false)
-		b.setValid(false)
-	default:
-		b.codes = push(b.codes, -1)
-		b.n++
-	}
-}
 
 func (b *builder) fail(row, line int, s string, what string) error {
 	hint := ""
@@ -402,7 +352,7 @@ func (b *builder) fail(row, line int, s string, what string) error {
 	if len(s) > 64 {
 		s = s[:64] + "..."
 	}
-	return fmt.Errorf("row %d (line %d), column %q: %q is not %s%s", row, line, b.name, s, what, hint)
+	return fmt.Errorf("row %d (line %d), column %q: %q is not %s%s", row, line, b.Name, s, what, hint)
 }
 
 func (b *builder) add(s string, row, line int) error {
@@ -411,7 +361,7 @@ func (b *builder) add(s string, row, line int) error {
 			b.lead++
 			return nil
 		}
-		b.appendNull()
+		b.Null()
 		return nil
 	}
 	if b.typ == "" {
@@ -422,120 +372,54 @@ func (b *builder) add(s string, row, line int) error {
 		v, ok := parseInt(s)
 		if !ok {
 			if f, fok := parseFloat(s); fok && !b.declared {
-				b.widen()
-				b.floats = push(b.floats, f)
-				b.n++
+				b.Widen()
+				b.Float(f)
 				return nil
 			}
 			return b.fail(row, line, s, "an int")
 		}
-		b.ints = push(b.ints, v)
-		b.setValid(true)
+		b.Int(v)
 	case Float:
 		v, ok := parseFloat(s)
 		if !ok {
 			return b.fail(row, line, s, "a number")
 		}
-		b.floats = push(b.floats, v)
-		b.n++
+		b.Float(v)
 	case Bool:
 		v, ok := parseBool(s)
 		if !ok {
 			return b.fail(row, line, s, "a bool (true or false)")
 		}
-		b.bools = push(b.bools, v)
-		b.setValid(true)
+		b.Bool(v)
 	case Timestamp:
 		t, err := time.Parse(b.layout, s)
 		if err != nil {
 			return b.fail(row, line, s, "a timestamp in layout "+strconv.Quote(b.layout))
 		}
 		if y := t.Year(); y < 1678 || y > 2261 {
-			return fmt.Errorf("row %d (line %d), column %q: %q is outside the years 1678 to 2261 that Unix nanoseconds hold", row, line, b.name, s)
+			return fmt.Errorf("row %d (line %d), column %q: %q is outside the years 1678 to 2261 that Unix nanoseconds hold", row, line, b.Name, s)
 		}
-		b.ints = push(b.ints, t.UnixNano())
-		b.setValid(true)
+		b.Int(t.UnixNano())
 	default:
-		code, ok := b.dictIdx[s]
-		if !ok {
-			code = int32(len(b.dict))
-			if len(b.dict) == math.MaxInt32 {
-				return fmt.Errorf("row %d (line %d), column %q: more than %d distinct values", row, line, b.name, math.MaxInt32)
-			}
-			s = strings.Clone(s)
-			b.dictIdx[s] = code
-			b.dict = append(b.dict, s)
+		if err := b.Text(s); err != nil {
+			return fmt.Errorf("row %d (line %d), column %q: %w", row, line, b.Name, err)
 		}
-		b.codes = push(b.codes, code)
-		b.n++
 	}
 	return nil
 }
 
-// reserve makes room for n more values of the decided type.
-func (b *builder) reserve(n int) {
-	switch b.typ {
-	case Float:
-		b.floats = slices.Grow(b.floats, n)
-	case Int, Timestamp:
-		b.ints = slices.Grow(b.ints, n)
-	case Bool:
-		b.bools = slices.Grow(b.bools, n)
-	case String, Category:
-		b.codes = slices.Grow(b.codes, n)
-	}
-}
-
-// widen turns an inferred int column into a float column.
-func (b *builder) widen() {
-	f := make([]float64, len(b.ints), cap(b.ints)+1)
-	for i, v := range b.ints {
-		if b.valid[i>>6]&(1<<(uint(i)&63)) != 0 {
-			f[i] = float64(v)
-		} else {
-			f[i] = math.NaN()
-		}
-	}
-	b.floats, b.ints, b.valid, b.anyNull = f, nil, nil, false
-	b.typ = Float
-}
-
 func (b *builder) finish() *Column {
 	if b.typ == "" {
-		b.setType(Float)
+		b.SetType(Float)
 		for range b.lead {
-			b.appendNull()
+			b.Null()
 		}
 	}
-	c := &Column{Name: b.name, Type: b.typ}
-	switch b.typ {
-	case Float:
-		c.Floats = nonNil(b.floats)
-	case Int, Timestamp:
-		c.Ints = nonNil(b.ints)
-	case Bool:
-		c.Bools = nonNil(b.bools)
-	default:
-		c.Codes, c.Dict = nonNil(b.codes), b.dict
-		if b.inferred && len(b.dict) > b.rd.opts.MaxInferredCategories {
-			c.Type = String
-		}
-	}
-	if b.anyNull {
-		c.Valid = Bitmap(b.valid)
+	c := b.Column()
+	if b.inferred && b.typ.Text() && b.Distinct() > b.rd.opts.MaxInferredCategories {
+		c.Type = String
 	}
 	return c
-}
-
-// push appends v, doubling the capacity when full (append grows large
-// slices by a quarter, which copies a column many times).
-func push[T any](s []T, v T) []T {
-	if len(s) == cap(s) {
-		n := make([]T, len(s), max(2*cap(s), 1024))
-		copy(n, s)
-		s = n
-	}
-	return append(s, v)
 }
 
 func nonNil[T any](s []T) []T {
