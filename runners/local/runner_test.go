@@ -215,7 +215,7 @@ func TestTimeoutAndCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	prog.Pipelines[0].Steps[1].TimeoutSeconds = 0
 	go func() {
-		for w.runs["b"] < 2 {
+		for {
 			time.Sleep(time.Millisecond)
 			w.mu.Lock()
 			n := w.runs["b"]
