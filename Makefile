@@ -87,3 +87,7 @@ gpu-host: ## run the MLP kernel source on the host (clang++-16, real threads and
 
 bench-gpu: ## on a machine with an NVIDIA GPU: bench/gpu.sh (our kernels and the PyTorch anchors, same run)
 	bash bench/gpu.sh
+
+.PHONY: race
+race: ## the race detector over the runners and the compiler
+	$(GO) test -race -count=1 ./runners/... ./compiler/...
