@@ -3,6 +3,7 @@ package artifact
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/slipway-ml/slipway/runners/train/features"
 )
@@ -52,6 +53,9 @@ type PII struct {
 	// Columns are the personal columns, sorted.
 	Columns []string `json:"columns"`
 }
+
+// Has reports whether name is a personal column; a nil p has none.
+func (p *PII) Has(name string) bool { return p != nil && slices.Contains(p.Columns, name) }
 
 // Field is one input column.
 type Field struct {

@@ -90,8 +90,8 @@ func checkStatic(bin []byte, arch string) (string, error) {
 	return got, nil
 }
 
-// interpreter returns the loader path a PT_INTERP segment names, or a
-// placeholder when it cannot be read.
+// interpreter returns the loader path a PT_INTERP segment names, or
+// "(unreadable)" when it cannot be read.
 func interpreter(p *elf.Prog) string {
 	const maxPath = 4096
 	b, err := io.ReadAll(io.LimitReader(p.Open(), maxPath))

@@ -168,7 +168,7 @@ func windowTable(t *testing.T, ages []float64, plans []string) *table.Table {
 }
 
 func TestWindowWraparound(t *testing.T) {
-	w := newWindow([]Input{{"age", TypeNumber}, {"plan", TypeString}}, 4)
+	w := newWindow([]Input{{Name: "age", Type: TypeNumber}, {Name: "plan", Type: TypeString}}, 4)
 	if tb, added, err := w.snapshot(); tb != nil || added != 0 || err != nil {
 		t.Fatalf("empty snapshot = %v, %d, %v; want nil, 0", tb, added, err)
 	}

@@ -18,31 +18,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-ml/slipway/runners/artifact"
 	"github.com/slipway-ml/slipway/runners/pii"
 	"github.com/slipway-ml/slipway/runners/train"
 	"github.com/slipway-ml/slipway/runners/train/features"
 	"github.com/slipway-ml/slipway/runners/train/table"
 )
 
-// Input types, as schema.json names them.
+// Input types, as schema.json names them (package artifact writes it).
 const (
 	// TypeNumber is a numeric input: a JSON number (or a boolean, read as
 	// 0 or 1).
-	TypeNumber = "number"
+	TypeNumber = artifact.TypeNumber
 	// TypeString is a categorical or text input: a JSON string.
-	TypeString = "string"
+	TypeString = artifact.TypeString
 	// TypeTimestamp is a point in time: an RFC 3339 string or a date
 	// (2006-01-02).
-	TypeTimestamp = "timestamp"
+	TypeTimestamp = artifact.TypeTimestamp
 )
 
-// Input is one raw input column the model reads.
-type Input struct {
-	// Name is the column's name, the field a record carries it in.
-	Name string `json:"name"`
-	// Type is TypeNumber, TypeString or TypeTimestamp.
-	Type string `json:"type"`
-}
+// Input is one raw input column the model reads: schema.json's field.
+type Input = artifact.Field
 
 // Model is a loaded model with its fitted feature transform.
 type Model struct {
@@ -78,16 +74,7 @@ type Model struct {
 
 // PII is schema.json's "pii" object: the fields that hold personal data
 // and what becomes of them outside the model.
-type PII struct {
-	// Action is pii.Drop (the field never leaves the model) or
-	// pii.Pseudonymize (it leaves as its keyed pseudonym, see package pii).
-	Action string `json:"action"`
-	// Columns are the fields' names.
-	Columns []string `json:"columns"`
-}
-
-// Has reports whether name is a PII field; a nil p has none.
-func (p *PII) Has(name string) bool { return p != nil && slices.Contains(p.Columns, name) }
+type PII = artifact.PII
 
 // InputError is a request the model cannot score: a missing, unknown or
 // wrongly typed field, or a record the transform refuses.
@@ -138,18 +125,6 @@ type trainInfo struct {
 	Positive string `json:"positive"`
 }
 
-// schemaDoc is the part of schema.json Load needs.
-type schemaDoc struct {
-	Version int     `json:"version"`
-	Task    string  `json:"task"`
-	Inputs  []Input `json:"inputs"`
-	PII     *PII    `json:"pii"`
-	Output  struct {
-		Name     string `json:"name"`
-		Positive string `json:"positive"`
-	} `json:"output"`
-}
-
 // featureColumns is the part of features.json that names the columns the
 // transform reads.
 type featureColumns struct {
@@ -172,10 +147,9 @@ func Load(dir string) (*Model, error) {
 		return b, nil
 	}
 	var info trainInfo
-	var schema schemaDoc
+	var schema artifact.Schema
 	var cols featureColumns
 	pipe := new(features.Pipeline)
-	raw := map[string][]byte{}
 	for _, f := range []struct {
 		name string
 		dst  []any
@@ -188,7 +162,6 @@ func Load(dir string) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		raw[f.name] = b
 		for _, d := range f.dst {
 			if err := json.Unmarshal(b, d); err != nil {
 				return nil, fmt.Errorf("load model: parse %s: %w", f.name, err)

@@ -37,7 +37,7 @@ func TestLoad(t *testing.T) {
 		if !strings.HasPrefix(m.Digest, "sha256:") || len(m.Digest) != 71 {
 			t.Errorf("Digest = %q, want sha256:<64 hex>", m.Digest)
 		}
-		want := []Input{{"age", TypeNumber}, {"plan", TypeString}}
+		want := []Input{{Name: "age", Type: TypeNumber}, {Name: "plan", Type: TypeString}}
 		if !reflect.DeepEqual(m.Inputs, want) {
 			t.Errorf("Inputs = %v, want %v", m.Inputs, want)
 		}

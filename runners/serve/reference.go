@@ -11,17 +11,19 @@ import (
 	"os"
 	"sort"
 
+	"github.com/slipway-ml/slipway/runners/artifact"
 	"github.com/slipway-ml/slipway/runners/train/table"
 )
 
 // ReferenceFile is the optional file of a model directory that holds the
 // reference sample for drift: JSON Lines, one object per line mapping
 // each input's name to its value as a request carries it (a number, a
-// string, an RFC 3339 timestamp string, or null).
-const ReferenceFile = "reference.jsonl"
+// string, an RFC 3339 timestamp string, or null); artifact.Reference
+// writes it.
+const ReferenceFile = artifact.ReferenceFile
 
 // MaxReferenceRows is the most records a reference sample may hold.
-const MaxReferenceRows = 5000
+const MaxReferenceRows = artifact.MaxReferenceRows
 
 // maxReferenceLine bounds one line of the reference file.
 const maxReferenceLine = 1 << 20
