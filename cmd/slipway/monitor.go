@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/slipway-ml/slipway/compiler/spec"
 	"github.com/slipway-ml/slipway/runners/artifact"
 	"github.com/slipway-ml/slipway/runners/dataset"
-	"github.com/slipway-ml/slipway/runners/fetch"
 	"github.com/slipway-ml/slipway/runners/monitor"
 	"github.com/slipway-ml/slipway/runners/train/table"
 )
@@ -134,34 +132,16 @@ Exit codes: 0 no dataset drift, 1 dataset drift (or bad input), 2 usage.`,
 			if err != nil {
 				return err
 			}
-			curPath := current
-			if strings.HasPrefix(current, "https://") {
-				// Current data from a URL: fetched with the hardened fetcher
-				// into the data cache (its digest is not known in advance).
-				f, err := fetch.New(filepath.Join(".slipway", "data"), fetch.WithUnpinned(true))
-				if err != nil {
-					return err
-				}
-				res, err := f.Resolve(cmd.Context(), fetch.Request{Source: current, BaseDir: "."})
-				if err != nil {
-					return findingsErr(a, err)
-				}
-				curPath = res.Path
-				if ext := filepath.Ext(res.Name); ext != "" && filepath.Ext(curPath) == "" {
-					// readData tells formats by extension: link under the source's name.
-					tmp, err := os.MkdirTemp("", "slipway-current-")
-					if err != nil {
-						return err
-					}
-					defer os.RemoveAll(tmp)
-					link := filepath.Join(tmp, res.Name)
-					if err := os.Symlink(res.Path, link); err != nil {
-						return err
-					}
-					curPath = link
-				}
+			// Current data from a URL is fetched with the hardened fetcher
+			// into the data cache.
+			curPath, curName, err := monitor.LocateCurrent(cmd.Context(), current, ".", filepath.Join(rf.stateDir, "data"))
+			if err != nil {
+				return findingsErr(a, err)
 			}
-			cur, err := readData(curPath)
+			if _, err := os.Stat(curPath); err != nil {
+				return findingsErr(a, fmt.Errorf("read %s: %w", current, err))
+			}
+			cur, err := dataset.ReadFile(curPath, dataset.FormatOf(curName), nil)
 			if err != nil {
 				return findingsErr(a, err)
 			}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/slipway-ml/slipway/compiler/ir"
 	"github.com/slipway-ml/slipway/runners/dataset"
-	"github.com/slipway-ml/slipway/runners/fetch"
 	"github.com/slipway-ml/slipway/runners/local"
 	"github.com/slipway-ml/slipway/runners/monitor"
 	"github.com/slipway-ml/slipway/runners/train/table"
@@ -133,28 +132,15 @@ func (m *monitorStep) report(ctx context.Context, sc *local.StepContext, p ir.Mo
 		EnvMonitorCurrent, EnvMonitorServer))
 }
 
-// current reads the current data from a file or an https URL (through the
-// hardened fetcher, unpinned: recent data has no digest known in advance).
+// current reads the current data from a file or an http(s) URL.
 func (m *monitorStep) current(ctx context.Context, sc *local.StepContext, src string) (*table.Table, error) {
-	path := src
-	if strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
-		opts := append([]fetch.Option{fetch.WithUnpinned(true)}, m.c.FetchOptions...)
-		f, err := fetch.New(filepath.Join(m.c.StateDir, "data"), opts...)
-		if err != nil {
-			return nil, err
-		}
-		res, err := f.Resolve(ctx, fetch.Request{Source: src, BaseDir: sc.Dir})
-		if err != nil {
-			return nil, fmt.Errorf("current data: %w", err)
-		}
-		path = res.Path
-		src = res.Name
-	} else if !filepath.IsAbs(path) {
-		path = filepath.Join(sc.Dir, path)
-	}
-	t, err := dataset.ReadFile(path, dataset.FormatOf(src), nil)
+	path, name, err := monitor.LocateCurrent(ctx, src, sc.Dir, filepath.Join(m.c.StateDir, "data"), m.c.FetchOptions...)
 	if err != nil {
-		return nil, permanent(fmt.Errorf("current data %s: %w", src, err))
+		return nil, err
+	}
+	t, err := dataset.ReadFile(path, dataset.FormatOf(name), nil)
+	if err != nil {
+		return nil, permanent(fmt.Errorf("current data %s: %w", name, err))
 	}
 	return t, nil
 }
