@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
+	"github.com/slipway-ml/slipway/runners/train/gbdt"
 	"github.com/slipway-ml/slipway/runners/train/gpu/cuda"
 	"github.com/slipway-ml/slipway/runners/train/gpu/hist"
 	gpulogistic "github.com/slipway-ml/slipway/runners/train/gpu/logistic"
@@ -117,7 +118,7 @@ func checkHistograms(c *cuda.Context) error {
 		}
 	}
 	feats := []int{0, 1, 2}
-	out := func() [][]float64 {
+	build := func(hb gbdt.HistogramBuilder) ([][]float64, error) {
 		o := make([][]float64, nf)
 		for k := range o {
 			o[k] = make([]float64, 512)
@@ -125,33 +126,26 @@ func checkHistograms(c *cuda.Context) error {
 				o[k][i] = math.NaN() // every bin must be written
 			}
 		}
-		return o
+		if err := hb.Start(bins); err != nil {
+			return nil, err
+		}
+		if err := hb.Gradients(g, h); err != nil {
+			return nil, err
+		}
+		return o, hb.Build(rows, feats, o)
 	}
-	dev, emu := out(), out()
 	b, err := hist.NewBuilder(c)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	e := new(hist.Emulator)
-	for _, hb := range []interface {
-		Start([][]uint8) error
-		Gradients(g, h []float64) error
-		Build(rows []int32, feats []int, out [][]float64) error
-	}{b, e} {
-		o := dev
-		if hb == e {
-			o = emu
-		}
-		if err := hb.Start(bins); err != nil {
-			return err
-		}
-		if err := hb.Gradients(g, h); err != nil {
-			return err
-		}
-		if err := hb.Build(rows, feats, o); err != nil {
-			return err
-		}
+	dev, err := build(b)
+	if err != nil {
+		return err
+	}
+	emu, err := build(new(hist.Emulator))
+	if err != nil {
+		return err
 	}
 	for k := range dev {
 		for i := range dev[k] {
