@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/backends/helm"
 	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/runners/monitor"
 	"github.com/slipway-ml/slipway/runners/pii"
@@ -242,16 +243,10 @@ model's PII fields left out or pseudonymised with the key in $SLIPWAY_PII_KEY.`,
 }
 
 // driftFromEnv reads $SLIPWAY_DRIFT, the Helm chart's monitoring.drift
-// values: {"method", "share", "threshold", "features": {NAME: threshold}}.
+// values (helm.Drift).
 func driftFromEnv(s string) (monitor.Config, error) {
-	var d struct {
-		Method    string             `json:"method"`
-		Share     float64            `json:"share"`
-		Threshold float64            `json:"threshold"`
-		Features  map[string]float64 `json:"features"`
-	}
-	dec := json.NewDecoder(strings.NewReader(s))
-	if err := dec.Decode(&d); err != nil {
+	var d helm.Drift
+	if err := json.Unmarshal([]byte(s), &d); err != nil {
 		return monitor.Config{}, err
 	}
 	cfg := monitor.Config{Method: d.Method, Share: d.Share, Threshold: d.Threshold}

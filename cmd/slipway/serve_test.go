@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-ml/slipway/backends/helm"
 	"github.com/slipway-ml/slipway/compiler/lock"
 	"github.com/slipway-ml/slipway/runners/dataset"
 	"github.com/slipway-ml/slipway/runners/pipeline"
@@ -225,5 +226,25 @@ func TestModelChampion(t *testing.T) {
 	}
 	if code, out, _ := predict("--lock-dir", dir, "--env", "production"); code != exitUsage || !strings.Contains(out, "no champion of churn in production") {
 		t.Fatalf("unknown environment: exit %d\n%s", code, out)
+	}
+}
+
+// TestDriftFromEnv reads $SLIPWAY_DRIFT as the Helm chart writes it (the
+// monitoring.drift values as JSON).
+func TestDriftFromEnv(t *testing.T) {
+	b, err := json.Marshal(helm.Drift{Method: "psi", Window: "24h", Reference: "training", Share: 0.3, Threshold: 0.15,
+		Features: map[string]float64{"calls": 0.2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := driftFromEnv(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Method != "psi" || cfg.Share != 0.3 || cfg.Threshold != 0.15 || cfg.Features["calls"].Threshold != 0.2 {
+		t.Errorf("config %+v", cfg)
+	}
+	if _, err := driftFromEnv("{not json"); err == nil {
+		t.Error("bad JSON accepted")
 	}
 }
